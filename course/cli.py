@@ -1,0 +1,171 @@
+"""The `course` command: a thin CLI over one module per pipeline step.
+
+Errors the user can fix are reported as one line on stderr with exit
+status 1 (argparse's usage errors exit 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from .paths import Course, CourseError, find_root
+
+__all__ = ["main"]
+
+
+def _course(args: argparse.Namespace) -> Course:
+    if args.root is not None:
+        root = Path(args.root).resolve()
+        if not (root / "nbgrader_config.py").is_file():
+            raise CourseError(f"{root} is not a course root (no nbgrader_config.py)")
+        return Course(root)
+    return Course(find_root())
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .build import build
+
+    course = _course(args)
+    changed = build(course, args.lessons)
+    for path in changed:
+        print(f"wrote {path}")
+    print(f"release/ is up to date ({len(changed)} file(s) changed)")
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from .check import lint, out_of_sync, validate
+
+    course = _course(args)
+    lessons = course.resolve_lessons(args.lessons)
+    steps = [("lint", lint), ("release in sync", out_of_sync)]
+    if not args.no_validate:
+        steps.append(("validator", validate))
+    problems = []
+    for name, step in steps:
+        found = step(course, lessons)
+        print(f"{name}: {'ok' if not found else f'{len(found)} problem(s)'}")
+        problems += found
+    for p in problems:
+        print(p, file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _cmd_record(args: argparse.Namespace) -> int:
+    from .record import record
+
+    course = _course(args)
+    for lesson, seconds, changed in record(course, course.resolve_lessons(args.lessons)):
+        print(
+            f"{lesson}: executed in {seconds:.1f}s, {'outputs updated' if changed else 'unchanged'}"
+        )
+    return 0
+
+
+def _print_results(outcomes, course: Course) -> None:
+    from .grade import format_table
+
+    print(format_table(outcomes))
+    print(f"\ngrades: {course.root / 'grades.csv'}")
+    print(f"triage list: {course.reports / 'outcomes.csv'}")
+    print(f"feedback: {course.feedback}/<student>/<lesson>/")
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    from .grade import grade
+
+    course = _course(args)
+    outcomes = grade(course, args.lessons, students=args.students, timeout=args.timeout)
+    _print_results(outcomes, course)
+    return 0
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import demo
+
+    course = _course(args)
+    outcomes, problems = demo(course, args.lessons, timeout=args.timeout)
+    _print_results(outcomes, course)
+    if problems:
+        print("\ndemo students that did not score as designed:", file=sys.stderr)
+        for p in problems:
+            print(f"  {p}", file=sys.stderr)
+        return 1
+    print(f"\nall {len(outcomes)} demo submissions scored as designed")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="course",
+        description="Build, check and grade the Python Modules, Hands-On course.",
+    )
+    parser.add_argument("--root", help="the course folder (default: found from the current folder)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def add(name: str, func, help: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help, description=help)
+        p.set_defaults(func=func)
+        p.add_argument(
+            "lessons", nargs="*", metavar="LESSON", help="lesson ids or numbers (default: all)"
+        )
+        return p
+
+    add(
+        "build",
+        _cmd_build,
+        "regenerate release/ from source/ (nbgrader), strip widget state, check for leaks",
+    )
+    p = add(
+        "check", _cmd_check, "lint source/, check release/ is in sync, run nbgrader's validator"
+    )
+    p.add_argument("--no-validate", action="store_true", help="skip the (slow) validator step")
+    add(
+        "record",
+        _cmd_record,
+        "re-execute source notebooks in a scratch folder and store their outputs",
+    )
+    p = add(
+        "grade", _cmd_grade, "autograde submitted/, write feedback, grades.csv and the triage list"
+    )
+    p.add_argument(
+        "--student", dest="students", action="append", help="grade only this student (repeatable)"
+    )
+    p.add_argument(
+        "--timeout", type=int, help="per-cell timeout in seconds (default: nbgrader_config.py)"
+    )
+    p = add("demo", _cmd_demo, "synthesise a demo class into submitted/ and grade it")
+    p.add_argument("--timeout", type=int, help="per-cell timeout in seconds")
+    return parser
+
+
+def _put_own_bin_on_path() -> None:
+    """nbgrader runs ``alembic`` (and Jupyter runs kernels) found on PATH: make
+    sure this interpreter's own ``bin/`` is searched first.
+
+    Side effect: prepends that folder to ``os.environ["PATH"]`` if missing.
+    """
+    bindir = str(Path(sys.executable).parent)
+    path = os.environ.get("PATH", "")
+    if bindir not in path.split(os.pathsep):
+        os.environ["PATH"] = bindir + os.pathsep + path
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _put_own_bin_on_path()
+    try:
+        return args.func(args)
+    except CourseError as exc:
+        print(f"course: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("course: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,331 @@
+"""`course grade`: autograde every submission, write feedback and grades.
+
+The pipeline, in order:
+
+1. back up ``gradebook.db`` (SQLite's online backup) to ``gradebook.db.bak``;
+2. record the lessons in the gradebook (nbgrader's GenerateAssignment into a
+   throwaway folder: ``release/`` is not touched);
+3. for each submission ``submitted/<student>/<lesson>/``, one at a time:
+   pre-check the notebook, run nbgrader's Autograde (per-cell timeout; a
+   failure is recorded and the run goes on), read the scores back from the
+   gradebook, then GenerateFeedback with the hidden tests removed
+   (:class:`course.feedback.HideHiddenTests`);
+4. export ``grades.csv`` (nbgrader's CSV format) and the triage list
+   ``reports/outcomes.csv``.
+
+Every submission ends with an :class:`Outcome`: ``graded``,
+``needs manual grading`` (with the reason) or ``missing``.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sqlite3
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from nbgrader.coursedir import CourseDirectory
+
+from . import notebooks as nbs
+from .build import generate, run_nbgrader
+from .paths import Course, CourseError
+
+__all__ = [
+    "Outcome",
+    "backup_gradebook",
+    "find_submissions",
+    "format_table",
+    "grade",
+    "tampering",
+]
+
+GRADED = "graded"
+MANUAL = "needs manual grading"
+MISSING = "missing"
+
+
+@dataclass
+class Outcome:
+    """What grading one submission came to."""
+
+    student: str
+    lesson: str
+    status: str = GRADED
+    reasons: list[str] = field(default_factory=list)
+    cells: dict[str, tuple[float | None, float]] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def score(self) -> float | None:
+        scores = [s for s, _ in self.cells.values()]
+        return None if any(s is None for s in scores) else sum(scores)  # type: ignore[arg-type]
+
+    @property
+    def max_score(self) -> float:
+        return sum(m for _, m in self.cells.values())
+
+    @property
+    def reason(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def backup_gradebook(course: Course) -> Path | None:
+    """Copy the gradebook with SQLite's online backup API.
+
+    Side effects: writes ``gradebook.db.bak`` next to it. Returns its path,
+    or None when there is no gradebook yet.
+    """
+    if not course.gradebook.is_file():
+        return None
+    target = course.gradebook.with_name(course.gradebook.name + ".bak")
+    src = sqlite3.connect(f"file:{course.gradebook}?mode=ro", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst)
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return target
+
+
+def find_submissions(
+    course: Course, lessons: list[str], students: list[str] | None = None
+) -> list[tuple[str, str]]:
+    """``(lesson, student)`` for every ``submitted/<student>/<lesson>/``."""
+    if not course.submitted.is_dir():
+        raise CourseError(f"nothing to grade: {course.submitted} does not exist")
+    found = []
+    for lesson in lessons:
+        for folder in sorted(course.submitted.iterdir()):
+            if students is not None and folder.name not in students:
+                continue
+            if (folder / lesson).is_dir():
+                found.append((lesson, folder.name))
+    if not found:
+        raise CourseError(f"nothing to grade: no submissions in {course.submitted} for {lessons}")
+    return found
+
+
+def _precheck(path: Path) -> str | None:
+    """Why a submitted notebook cannot be graded as it is, or None."""
+    if not path.is_file():
+        return None
+    try:
+        json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return f"the notebook is not valid JSON ({exc})"
+    try:
+        nbs.read(path)
+    except Exception as exc:  # nbformat raises several kinds
+        return f"the notebook is not a valid notebook ({type(exc).__name__})"
+    return None
+
+
+def tampering(course: Course, lesson: str, path: Path) -> list[str]:
+    """What a student changed that they were not meant to: locked cells
+    (set-up and tests) edited or deleted, compared with the release notebook
+    they were given. nbgrader restores such cells before grading; this says
+    that it happened."""
+    given = {
+        nbs.grade_id(c): nbs.cell_text(c)
+        for c in nbs.iter_nbgrader_cells(nbs.read(course.release_notebook(lesson)))
+        if not nbs.is_solution(c)
+    }
+    handed_in = {nbs.grade_id(c): nbs.cell_text(c) for c in nbs.iter_nbgrader_cells(nbs.read(path))}
+    notes = []
+    deleted = sorted(set(given) - set(handed_in))
+    edited = sorted(g for g in given if g in handed_in and handed_in[g] != given[g])
+    if deleted:
+        notes.append(f"deleted locked cell(s) {', '.join(deleted)} put back before grading")
+    if edited:
+        notes.append(f"edited locked cell(s) {', '.join(edited)} restored before grading")
+    return notes
+
+
+def _timeouts(course: Course, lesson: str, student: str) -> int:
+    path = course.autograded / student / lesson / f"{lesson}.ipynb"
+    if not path.is_file():
+        return 0
+    return sum(
+        1
+        for cell in nbs.read(path).cells
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "error" and out.get("ename") == "CellTimeoutError"
+    )
+
+
+def _read_scores(course: Course, lesson: str, student: str) -> dict[str, tuple]:
+    from nbgrader.api import Gradebook, MissingEntry
+
+    with Gradebook(course.db_url) as gb:
+        try:
+            nb = gb.find_submission_notebook(lesson, lesson, student)
+        except MissingEntry:
+            return {}
+        return {
+            g.name: (
+                g.score if g.auto_score is not None or g.manual_score is not None else None,
+                g.max_score,
+                g.needs_manual_grade,
+            )
+            for g in nb.grades
+        }
+
+
+def _coursedir(config, lesson: str, student: str) -> CourseDirectory:
+    coursedir = CourseDirectory(config=config)
+    coursedir.assignment_id = lesson
+    coursedir.student_id = student
+    return coursedir
+
+
+def grade_one(course: Course, lesson: str, student: str, *, timeout: int | None = None) -> Outcome:
+    """Autograde one submission and write its feedback.
+
+    Side effects: nbgrader writes ``autograded/<student>/<lesson>/``,
+    ``feedback/<student>/<lesson>/`` and the gradebook. Never raises for
+    anything the submission contains.
+    """
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.converters import Autograde, GenerateFeedback
+    from nbgrader.preprocessors import GetGrades
+
+    from .feedback import HideHiddenTests
+
+    start = time.perf_counter()
+    outcome = Outcome(student, lesson)
+    notebook = course.submitted / student / lesson / f"{lesson}.ipynb"
+    overrides = {"Execute__timeout": timeout} if timeout else {}
+    config = course.nbgrader_config(**overrides)
+    problem = _precheck(notebook)
+    app = Autograde(coursedir=_coursedir(config, lesson, student), config=config)
+    app.force = True
+    try:
+        with warnings.catch_warnings():
+            # nbgrader 0.9.6 with SQLAlchemy 2.0.5x warns on each new student's
+            # first submission; harmless (the rows are created), and noise.
+            warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session")
+            run_nbgrader(app)
+        failed = None
+    except CourseError as exc:
+        failed = str(exc)
+    scores = _read_scores(course, lesson, student)
+    outcome.cells = {name: (s, m) for name, (s, m, _) in scores.items()}
+    if not notebook.is_file():
+        outcome.status = MISSING
+        outcome.reasons.append("no notebook was submitted (scored 0)")
+    elif problem or failed:
+        outcome.status = MANUAL
+        outcome.reasons.append(problem or failed or "")
+        outcome.cells = {name: (None, m) for name, (_, m) in outcome.cells.items()}
+    else:
+        outcome.reasons += tampering(course, lesson, notebook)
+        timeouts = _timeouts(course, lesson, student)
+        if timeouts:
+            outcome.reasons.append(f"{timeouts} cell(s) timed out")
+        flagged = [name for name, (_, _, manual) in scores.items() if manual]
+        if flagged:
+            outcome.status = MANUAL
+            outcome.reasons.append(f"nbgrader flagged {', '.join(flagged)}")
+        config.GenerateFeedback.preprocessors = [
+            GetGrades,
+            HideHiddenTests,
+            CSSHTMLHeaderPreprocessor,
+        ]
+        feedback = GenerateFeedback(coursedir=_coursedir(config, lesson, student), config=config)
+        feedback.force = True
+        try:
+            run_nbgrader(feedback)
+        except CourseError as exc:
+            outcome.reasons.append(f"no feedback: {exc}")
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _export(course: Course, outcomes: list[Outcome]) -> None:
+    from nbgrader.api import Gradebook
+    from nbgrader.plugins import CsvExportPlugin
+
+    plugin = CsvExportPlugin()
+    plugin.to = str(course.root / "grades.csv")
+    with Gradebook(course.db_url) as gb:
+        plugin.export(gb)
+    course.reports.mkdir(exist_ok=True)
+    with open(course.reports / "outcomes.csv", "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["student", "lesson", "status", "score", "max_score", "reason"])
+        for o in outcomes:
+            score = "" if o.score is None else f"{o.score:g}"
+            writer.writerow([o.student, o.lesson, o.status, score, f"{o.max_score:g}", o.reason])
+
+
+def grade(
+    course: Course,
+    lessons: list[str] | None = None,
+    *,
+    students: list[str] | None = None,
+    timeout: int | None = None,
+    progress: TextIO | None = sys.stderr,
+) -> list[Outcome]:
+    """Grade every submission of ``lessons`` (all by default); see the module
+    docstring for the steps and their side effects."""
+    chosen = course.resolve_lessons(lessons)
+    todo = find_submissions(course, chosen, students)
+    backup_gradebook(course)
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
+        generate(course, sorted({lesson for lesson, _ in todo}), Path(tmp), course.db_url)
+    outcomes = []
+    width = len(str(len(todo)))
+    for i, (lesson, student) in enumerate(todo, start=1):
+        if progress:
+            print(
+                f"[{i:>{width}}/{len(todo)}] {lesson} {student} ...",
+                end="",
+                file=progress,
+                flush=True,
+            )
+        outcome = grade_one(course, lesson, student, timeout=timeout)
+        outcomes.append(outcome)
+        if progress:
+            score = "-" if outcome.score is None else f"{outcome.score:g}"
+            print(
+                f" {outcome.status} {score}/{outcome.max_score:g} ({outcome.seconds:.1f}s)",
+                file=progress,
+                flush=True,
+            )
+    _export(course, outcomes)
+    return outcomes
+
+
+def format_table(outcomes: list[Outcome]) -> str:
+    """A per-student, per-exercise table, one block per lesson."""
+    blocks = []
+    for lesson in sorted({o.lesson for o in outcomes}):
+        rows = [o for o in outcomes if o.lesson == lesson]
+        cells = sorted({c for o in rows for c in o.cells})
+        header = ["student", *cells, "total", "outcome"]
+        table = [header]
+        for o in rows:
+            line = [o.student]
+            for c in cells:
+                s, m = o.cells.get(c, (None, 0))
+                line.append(f"{'-' if s is None else f'{s:g}'}/{m:g}")
+            total = "-" if o.score is None else f"{o.score:g}"
+            status = o.status + (f": {o.reason}" if o.reason else "")
+            table.append([*line, f"{total}/{o.max_score:g}", status])
+        widths = [max(len(r[i]) for r in table) for i in range(len(header) - 1)]
+        text = [f"== {lesson} =="]
+        for r in table:
+            text.append(
+                "  ".join(v.ljust(w) for v, w in zip(r, widths, strict=False)) + "  " + r[-1]
+            )
+        blocks.append("\n".join(text))
+    return "\n\n".join(blocks)

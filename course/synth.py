@@ -1,0 +1,155 @@
+"""Synthetic students: the reference, the blank, the "pass" and the mutants.
+
+Mutants are plausible wrong answers, kept as data in
+``tests/mutants/<lesson>.toml``::
+
+    [[mutant]]
+    name = "tally_from_import"
+    why = "from counter import count copies the value once"
+    fails = ["ex1_2_tally_test"]      # test cells that must lose points
+    [mutant.replace]                   # solution grade id -> new cell source
+    ex1_2_tally = '''
+    %%writefile tally.py
+    ...
+    '''
+
+A synthetic submission is the *release* notebook (what students get) with
+its solution cells filled in. Only :func:`write_submission` touches the
+disk.
+"""
+
+from __future__ import annotations
+
+import copy
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import notebooks as nbs
+from .paths import Course, CourseError
+
+__all__ = [
+    "Mutant",
+    "demo_class",
+    "load_mutants",
+    "student_notebook",
+    "write_submission",
+]
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """One plausible wrong answer for one lesson."""
+
+    lesson: str
+    name: str
+    why: str
+    fails: tuple[str, ...]
+    replace: dict[str, str]
+
+    @property
+    def student(self) -> str:
+        return f"demo-{self.lesson[:2]}-{self.name}"
+
+
+def mutants_file(course: Course, lesson: str) -> Path:
+    return course.root / "tests" / "mutants" / f"{lesson}.toml"
+
+
+def load_mutants(course: Course, lesson: str) -> list[Mutant]:
+    """The lesson's mutants, checked against its source notebook.
+
+    Raises :class:`CourseError` for a malformed file, a duplicate name, or a
+    grade id that is not a solution (``replace``) or test (``fails``) cell.
+    """
+    path = mutants_file(course, lesson)
+    if not path.is_file():
+        return []
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise CourseError(f"{path}: not valid TOML: {exc}") from exc
+    source = nbs.read(course.source_notebook(lesson))
+    solutions = {nbs.grade_id(c) for c in source.cells if nbs.is_solution(c)}
+    tests = {nbs.grade_id(c) for c in source.cells if nbs.is_graded_test(c)}
+    mutants, seen = [], set()
+    for entry in data.get("mutant", []):
+        name = entry.get("name", "")
+        where = f"{path}: mutant {name!r}"
+        if not name or name in seen:
+            raise CourseError(f"{where}: missing or duplicate name")
+        seen.add(name)
+        fails = tuple(entry.get("fails", ()))
+        replace = dict(entry.get("replace", {}))
+        if not fails or not set(fails) <= tests:
+            raise CourseError(f"{where}: 'fails' must name test cells among {sorted(tests)}")
+        if not replace or not set(replace) <= solutions:
+            raise CourseError(
+                f"{where}: 'replace' must name solution cells among {sorted(solutions)}"
+            )
+        mutants.append(Mutant(lesson, name, entry.get("why", ""), fails, replace))
+    return mutants
+
+
+def _pass_body(reference: str) -> str:
+    first = reference.splitlines()[0] if reference else ""
+    return f"{first}\npass" if first.startswith("%%") else "pass"
+
+
+def student_notebook(course: Course, lesson: str, kind: str, replace: dict[str, str] | None = None):
+    """A submission built from the release notebook.
+
+    ``kind`` is ``"reference"`` (solutions filled in), ``"blank"`` (the
+    untouched release notebook) or ``"pass"`` (every solution cell reduced
+    to its ``%%writefile`` line and ``pass``). ``replace`` then overrides
+    chosen solution cells by grade id.
+    """
+    if kind not in {"reference", "blank", "pass"}:
+        raise ValueError(kind)
+    release = nbs.read(course.release_notebook(lesson))
+    source = nbs.read(course.source_notebook(lesson))
+    reference = {
+        nbs.grade_id(c): nbs.solution_as_student_writes_it(c)
+        for c in source.cells
+        if nbs.is_solution(c)
+    }
+    nb = copy.deepcopy(release)
+    for cell in nb.cells:
+        gid = nbs.grade_id(cell)
+        if not nbs.is_solution(cell):
+            continue
+        if replace and gid in replace:
+            cell.source = replace[gid].strip("\n")
+        elif kind == "reference":
+            cell.source = reference[gid]
+        elif kind == "pass":
+            cell.source = _pass_body(reference[gid])
+    return nb
+
+
+def write_submission(course: Course, student: str, lesson: str, nb) -> Path:
+    """Write ``nb`` as ``submitted/<student>/<lesson>/<lesson>.ipynb``.
+
+    Side effects: creates the folders and (over)writes that one file.
+    """
+    folder = course.submitted / student / lesson
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{lesson}.ipynb"
+    nbs.write(nb, path)
+    return path
+
+
+def demo_class(course: Course, lessons: list[str]) -> dict[str, dict[str, object]]:
+    """The demo class: ``{student: {lesson: notebook}}`` with a reference
+    student, a blank one and one student per mutant."""
+    students: dict[str, dict[str, object]] = {"demo-reference": {}, "demo-blank": {}}
+    for lesson in lessons:
+        if not course.release_notebook(lesson).is_file():
+            raise CourseError(f"{course.release_notebook(lesson)} is missing: run `course build`")
+        students["demo-reference"][lesson] = student_notebook(course, lesson, "reference")
+        students["demo-blank"][lesson] = student_notebook(course, lesson, "blank")
+        for mutant in load_mutants(course, lesson):
+            students[mutant.student] = {
+                lesson: student_notebook(course, lesson, "reference", mutant.replace)
+            }
+    return students

@@ -1,0 +1,54 @@
+"""Shared fixtures: the repository, throwaway copies of the course, and a
+runner for the real `course` command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from course.paths import Course
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def copy_course(dest: Path) -> Course:
+    """Copy what a course root needs (config, source/, release/, mutants)
+    into ``dest``; run-time folders are left out."""
+    ignore = shutil.ignore_patterns("_scratch", ".ipynb_checkpoints", "__pycache__")
+    shutil.copy2(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(REPO / "source", dest / "source", ignore=ignore)
+    shutil.copytree(REPO / "release", dest / "release", ignore=ignore)
+    shutil.copytree(REPO / "tests" / "mutants", dest / "tests" / "mutants")
+    return Course(dest)
+
+
+def run_course(
+    *args: str, cwd: Path | None = None, timeout: float = 900
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed `course` command; output captured as text."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    return subprocess.run(
+        [str(BIN / "course"), *args],
+        cwd=cwd or REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+@pytest.fixture(scope="session")
+def repo() -> Course:
+    return Course(REPO)
+
+
+@pytest.fixture
+def course_copy(tmp_path: Path) -> Course:
+    return copy_course(tmp_path)

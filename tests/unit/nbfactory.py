@@ -1,0 +1,51 @@
+"""Small in-memory notebooks for unit tests."""
+
+from __future__ import annotations
+
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+
+def nbgrader(gid: str, **kw: object) -> dict:
+    meta = {
+        "grade": False,
+        "grade_id": gid,
+        "locked": False,
+        "schema_version": 3,
+        "solution": False,
+        "task": False,
+    }
+    meta.update(kw)
+    return {"nbgrader": meta}
+
+
+SETUP = 'from course.lesson import start_lesson\nstart_lesson("00_tiny")'
+SOLUTION = "%%writefile tiny.py\n### BEGIN SOLUTION\ndef answer():\n    return 42 * 1000 + 7\n### END SOLUTION"
+TEST = (
+    '"""Check that answer() is right."""\nimport tiny\nassert tiny.answer() > 0\n'
+    "### BEGIN HIDDEN TESTS\nassert tiny.answer() == 42007, 'the exact answer'\n### END HIDDEN TESTS"
+)
+
+
+def tiny_notebook(
+    *,
+    setup: str = SETUP,
+    solution: str = SOLUTION,
+    test: str = TEST,
+    markdown: str = "### Exercise 0.1 — tiny",
+):
+    return new_notebook(
+        cells=[
+            new_markdown_cell("# 00 · Tiny", id="intro"),
+            new_code_cell(setup, id="setup", metadata=nbgrader("setup", locked=True)),
+            new_markdown_cell(markdown, id="ex"),
+            new_code_cell(solution, id="sol", metadata=nbgrader("ex0_1_tiny", solution=True)),
+            new_code_cell(
+                test,
+                id="test",
+                metadata=nbgrader("ex0_1_tiny_test", grade=True, locked=True, points=2),
+            ),
+        ],
+        metadata={
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+    )

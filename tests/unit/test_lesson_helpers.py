@@ -1,0 +1,71 @@
+"""Unit tests of course.lesson, the helpers notebooks import."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from course import lesson
+
+
+@pytest.fixture
+def kernel_state(tmp_path, monkeypatch):
+    """Run start_lesson as a kernel would, then restore this process."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(lesson, "_home", None)
+    monkeypatch.setattr(sys, "dont_write_bytecode", sys.dont_write_bytecode)
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    yield tmp_path
+    for name in [
+        n for n, m in sys.modules.items() if str(tmp_path) in str(getattr(m, "__file__", ""))
+    ]:
+        del sys.modules[name]
+
+
+def test_start_lesson_gives_a_fresh_empty_scratch_folder(kernel_state, capsys):
+    """Is the scratch folder new, empty, the working directory, and bytecode off?"""
+    scratch = lesson.start_lesson("00_tiny")
+    assert scratch == kernel_state / "_scratch"
+    assert os.getcwd() == str(scratch)
+    assert list(scratch.iterdir()) == []
+    assert sys.dont_write_bytecode is True
+    assert "fresh, empty scratch folder" in capsys.readouterr().out
+
+
+def test_start_lesson_again_forgets_modules_and_does_not_nest(kernel_state, capsys):
+    """Does re-running the set-up forget scratch modules and reuse the same folder?"""
+    scratch = lesson.start_lesson("00_tiny")
+    (scratch / "tinymod_a1.py").write_text("X = 1\n")
+    sys.path.insert(0, str(scratch))
+    import tinymod_a1  # noqa: F401
+
+    assert "tinymod_a1" in sys.modules
+    again = lesson.start_lesson("00_tiny")
+    assert again == scratch
+    assert "tinymod_a1" not in sys.modules
+    assert not (scratch / "tinymod_a1.py").exists()
+    assert str(scratch) not in sys.path
+
+
+def test_fresh_import_runs_the_module_again(kernel_state):
+    """Does fresh_import give a new module object that sees the new source?"""
+    scratch = lesson.start_lesson("00_tiny")
+    sys.path.insert(0, str(scratch))
+    (scratch / "tinymod_b2.py").write_text("X = 1\n")
+    first = lesson.fresh_import("tinymod_b2")
+    (scratch / "tinymod_b2.py").write_text("X = 22\n")
+    second = lesson.fresh_import("tinymod_b2")
+    assert first is not second
+    assert (first.X, second.X) == (1, 22)
+
+
+def test_run_python_uses_an_explicit_environment(tmp_path, monkeypatch):
+    """Does the child run in the given folder without our PYTHONPATH or bytecode setting?"""
+    monkeypatch.setenv("PYTHONPATH", "/nowhere")
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    code = "import os, sys; print(os.getcwd()); print(os.environ.get('PYTHONPATH')); print(sys.dont_write_bytecode)"
+    result = lesson.run_python(["-c", code], cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.split() == [str(tmp_path), "None", "False"]
