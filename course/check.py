@@ -23,6 +23,7 @@ from pathlib import Path
 
 from . import notebooks as nbs
 from .build import _is_runtime, generate_release_tree
+from .kernels import ipc_config, private_sockets
 from .paths import Course
 
 __all__ = ["NBVAL_TAGS", "lint", "lint_notebook", "out_of_sync", "validate"]
@@ -165,10 +166,13 @@ def out_of_sync(course: Course, lessons: list[str]) -> list[str]:
 def _validate_copy(notebook: Path) -> dict:
     from nbgrader.validator import Validator
 
-    with tempfile.TemporaryDirectory(prefix="course-validate-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="course-validate-") as tmp,
+        private_sockets() as sockets,
+    ):
         copy = Path(tmp) / notebook.name
         shutil.copyfile(notebook, copy)
-        return Validator().validate(str(copy))
+        return Validator(config=ipc_config(sockets)).validate(str(copy))
 
 
 def validate(course: Course, lessons: list[str]) -> list[str]:

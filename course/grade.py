@@ -34,6 +34,7 @@ from nbgrader.coursedir import CourseDirectory
 
 from . import notebooks as nbs
 from .build import generate, run_nbgrader
+from .kernels import ipc_config, private_sockets
 from .paths import Course, CourseError
 
 __all__ = [
@@ -187,7 +188,14 @@ def _coursedir(config, lesson: str, student: str) -> CourseDirectory:
     return coursedir
 
 
-def grade_one(course: Course, lesson: str, student: str, *, timeout: int | None = None) -> Outcome:
+def grade_one(
+    course: Course,
+    lesson: str,
+    student: str,
+    *,
+    timeout: int | None = None,
+    sockets: Path | None = None,
+) -> Outcome:
     """Autograde one submission and write its feedback.
 
     Side effects: nbgrader writes ``autograded/<student>/<lesson>/``,
@@ -203,8 +211,10 @@ def grade_one(course: Course, lesson: str, student: str, *, timeout: int | None 
     start = time.perf_counter()
     outcome = Outcome(student, lesson)
     notebook = course.submitted / student / lesson / f"{lesson}.ipynb"
-    overrides = {"Execute__timeout": timeout} if timeout else {}
+    overrides: dict[str, object] = {"Execute__timeout": timeout} if timeout else {}
     config = course.nbgrader_config(**overrides)
+    if sockets is not None:
+        config.merge(ipc_config(sockets))
     problem = _precheck(notebook)
     app = Autograde(coursedir=_coursedir(config, lesson, student), config=config)
     app.force = True
@@ -280,27 +290,23 @@ def grade(
     chosen = course.resolve_lessons(lessons)
     todo = find_submissions(course, chosen, students)
     backup_gradebook(course)
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp:
-        generate(course, sorted({lesson for lesson, _ in todo}), Path(tmp), course.db_url)
     outcomes = []
     width = len(str(len(todo)))
-    for i, (lesson, student) in enumerate(todo, start=1):
-        if progress:
-            print(
-                f"[{i:>{width}}/{len(todo)}] {lesson} {student} ...",
-                end="",
-                file=progress,
-                flush=True,
-            )
-        outcome = grade_one(course, lesson, student, timeout=timeout)
-        outcomes.append(outcome)
-        if progress:
-            score = "-" if outcome.score is None else f"{outcome.score:g}"
-            print(
-                f" {outcome.status} {score}/{outcome.max_score:g} ({outcome.seconds:.1f}s)",
-                file=progress,
-                flush=True,
-            )
+    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp, private_sockets() as sockets:
+        generate(
+            course, sorted({lesson for lesson, _ in todo}), Path(tmp) / "release", course.db_url
+        )
+        for i, (lesson, student) in enumerate(todo, start=1):
+            outcome = grade_one(course, lesson, student, timeout=timeout, sockets=sockets)
+            outcomes.append(outcome)
+            if progress:
+                score = "-" if outcome.score is None else f"{outcome.score:g}"
+                print(
+                    f"[{i:>{width}}/{len(todo)}] {lesson} {student}: {outcome.status} "
+                    f"{score}/{outcome.max_score:g} ({outcome.seconds:.1f}s)",
+                    file=progress,
+                    flush=True,
+                )
     _export(course, outcomes)
     return outcomes
 

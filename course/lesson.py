@@ -71,7 +71,7 @@ def forget(*names: str) -> None:
     importlib.invalidate_caches()
 
 
-def start_lesson(lesson: str) -> Path:
+def start_lesson(lesson: str) -> None:
     """Give the notebook a fresh, empty scratch folder and work in it.
 
     Side effects, all on purpose and all in the running kernel:
@@ -87,7 +87,8 @@ def start_lesson(lesson: str) -> Path:
       trap 7; lesson 08 turns bytecode back on where it teaches it).
 
     Running it again in the same kernel starts over from the same folder.
-    Returns the scratch folder's path.
+    Returns None, so that a set-up cell ending in this call displays no
+    (machine-specific) path; :func:`scratch_folder` gives the path.
     """
     global _home
     if _home is None:
@@ -112,7 +113,6 @@ def start_lesson(lesson: str) -> Path:
     sys.dont_write_bytecode = True
     importlib.invalidate_caches()
     print(f"Lesson {lesson}: working in a fresh, empty scratch folder ({SCRATCH_NAME}/).")
-    return scratch
 
 
 def fresh_import(name: str) -> ModuleType:

@@ -16,6 +16,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from . import notebooks as nbs
+from .kernels import ipc_config, private_sockets
 from .paths import Course, CourseError
 
 __all__ = ["execute_copy", "record"]
@@ -29,9 +30,10 @@ def execute_copy(notebook: Path, *, timeout: int = 120):
     (cells tagged ``raises-exception`` may raise).
     """
     nb = nbs.read(notebook)
-    with tempfile.TemporaryDirectory(prefix="course-record-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="course-record-") as tmp, private_sockets() as sockets:
         client = NotebookClient(
             nb,
+            config=ipc_config(sockets),
             timeout=timeout,
             kernel_name=nb.metadata.get("kernelspec", {}).get("name", "python3"),
             resources={"metadata": {"path": tmp}},

@@ -26,7 +26,8 @@ def kernel_state(tmp_path, monkeypatch):
 
 def test_start_lesson_gives_a_fresh_empty_scratch_folder(kernel_state, capsys):
     """Is the scratch folder new, empty, the working directory, and bytecode off?"""
-    scratch = lesson.start_lesson("00_tiny")
+    assert lesson.start_lesson("00_tiny") is None
+    scratch = lesson.scratch_folder()
     assert scratch == kernel_state / "_scratch"
     assert os.getcwd() == str(scratch)
     assert list(scratch.iterdir()) == []
@@ -36,14 +37,15 @@ def test_start_lesson_gives_a_fresh_empty_scratch_folder(kernel_state, capsys):
 
 def test_start_lesson_again_forgets_modules_and_does_not_nest(kernel_state, capsys):
     """Does re-running the set-up forget scratch modules and reuse the same folder?"""
-    scratch = lesson.start_lesson("00_tiny")
+    lesson.start_lesson("00_tiny")
+    scratch = lesson.scratch_folder()
     (scratch / "tinymod_a1.py").write_text("X = 1\n")
     sys.path.insert(0, str(scratch))
     import tinymod_a1  # noqa: F401
 
     assert "tinymod_a1" in sys.modules
-    again = lesson.start_lesson("00_tiny")
-    assert again == scratch
+    lesson.start_lesson("00_tiny")
+    assert lesson.scratch_folder() == scratch
     assert "tinymod_a1" not in sys.modules
     assert not (scratch / "tinymod_a1.py").exists()
     assert str(scratch) not in sys.path
@@ -51,7 +53,8 @@ def test_start_lesson_again_forgets_modules_and_does_not_nest(kernel_state, caps
 
 def test_fresh_import_runs_the_module_again(kernel_state):
     """Does fresh_import give a new module object that sees the new source?"""
-    scratch = lesson.start_lesson("00_tiny")
+    lesson.start_lesson("00_tiny")
+    scratch = lesson.scratch_folder()
     sys.path.insert(0, str(scratch))
     (scratch / "tinymod_b2.py").write_text("X = 1\n")
     first = lesson.fresh_import("tinymod_b2")
