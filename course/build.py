@@ -143,9 +143,8 @@ def find_leaks(course: Course, lesson: str, release_lesson_dir: Path) -> list[st
     secret: set[str] = set()
     public: set[str] = set()
     for cell in source.cells:
-        hidden = {ln.strip() for ln in nbs.solution_lines(cell) + nbs.hidden_test_lines(cell)}
-        secret |= hidden
-        public |= {ln.strip() for ln in nbs.cell_text(cell).splitlines()} - hidden
+        secret |= {ln.strip() for ln in nbs.solution_lines(cell) + nbs.hidden_test_lines(cell)}
+        public |= {ln.strip() for ln in nbs.lines_outside_markers(cell)}
     secret = {ln for ln in secret - public if len(ln) >= _MIN_LEAK_LINE}
     released_lines = {
         ln.strip() for cell in released.cells for ln in nbs.cell_text(cell).splitlines()

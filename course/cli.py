@@ -27,9 +27,12 @@ def _course(args: argparse.Namespace) -> Course:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from .build import build
+    from .readme import update_readme
 
     course = _course(args)
     changed = build(course, args.lessons)
+    if update_readme(course):
+        changed.append(str(course.root / "README.md"))
     for path in changed:
         print(f"wrote {path}")
     print(f"release/ is up to date ({len(changed)} file(s) changed)")
@@ -38,10 +41,19 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 def _cmd_check(args: argparse.Namespace) -> int:
     from .check import lint, out_of_sync, validate
+    from .readme import update_readme
 
     course = _course(args)
     lessons = course.resolve_lessons(args.lessons)
-    steps = [("lint", lint), ("release in sync", out_of_sync)]
+
+    def readme(course: Course, lessons: list[str]) -> list[str]:
+        if update_readme(course, write=False):
+            return [
+                f"{course.root / 'README.md'}: the lesson table is out of date; run `course build`"
+            ]
+        return []
+
+    steps = [("lint", lint), ("release in sync", out_of_sync), ("readme", readme)]
     if not args.no_validate:
         steps.append(("validator", validate))
     problems = []

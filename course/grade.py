@@ -130,6 +130,20 @@ def _precheck(path: Path) -> str | None:
     return None
 
 
+# Known failures, told in the instructor's words (the raw detail follows).
+_FAILURES = {
+    "DeadKernelError": "the kernel died while running the notebook (os._exit, a crash or out of memory)",
+    "No notebooks found": "no notebook was submitted",
+}
+
+
+def _explain(error: str) -> str:
+    for marker, meaning in _FAILURES.items():
+        if marker in error:
+            return f"{meaning} [{error}]"
+    return error
+
+
 def tampering(course: Course, lesson: str, path: Path) -> list[str]:
     """What a student changed that they were not meant to: locked cells
     (set-up and tests) edited or deleted, compared with the release notebook
@@ -234,7 +248,7 @@ def grade_one(
         outcome.reasons.append("no notebook was submitted (scored 0)")
     elif problem or failed:
         outcome.status = MANUAL
-        outcome.reasons.append(problem or failed or "")
+        outcome.reasons.append(problem or _explain(failed or ""))
         outcome.cells = {name: (None, m) for name, (_, m) in outcome.cells.items()}
     else:
         outcome.reasons += tampering(course, lesson, notebook)

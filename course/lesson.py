@@ -115,15 +115,32 @@ def start_lesson(lesson: str) -> None:
     print(f"Lesson {lesson}: working in a fresh, empty scratch folder ({SCRATCH_NAME}/).")
 
 
-def fresh_import(name: str) -> ModuleType:
-    """Import ``name`` anew from its source, as a first import would.
+def fresh_import(*names: str) -> ModuleType | tuple[ModuleType, ...]:
+    """Import each of ``names`` anew from the scratch folder, as a first
+    import would, and return the module (or a tuple, for several names).
 
-    Side effects: ``name`` and its submodules are removed from
-    ``sys.modules`` first (see :func:`forget`), so the module's code runs
-    again and the new module object is left in ``sys.modules``.
+    All of ``names`` are forgotten first (see :func:`forget`), then imported
+    in order, so ``fresh_import("counter", "tally")`` gives a ``tally`` that
+    imported the new ``counter``. A module found anywhere but in the scratch
+    folder (say, a same-named module elsewhere on ``sys.path``) raises
+    ``ImportError``: the test is about the module written in the lesson.
+
+    Side effects: the modules' code runs again and the new module objects
+    are left in ``sys.modules``.
     """
-    forget(name)
-    return importlib.import_module(name)
+    forget(*names)
+    scratch = scratch_folder()
+    modules = []
+    for name in names:
+        module = importlib.import_module(name)
+        where = [getattr(module, "__file__", None), *(getattr(module, "__path__", None) or ())]
+        if not any(_is_inside(p, scratch) for p in where):
+            forget(name)
+            raise ImportError(
+                f"{name!r} was not found in the scratch folder; run its %%writefile cell"
+            )
+        modules.append(module)
+    return modules[0] if len(modules) == 1 else tuple(modules)
 
 
 def run_python(

@@ -27,6 +27,7 @@ __all__ = [
     "is_graded_test",
     "is_solution",
     "iter_nbgrader_cells",
+    "lines_outside_markers",
     "normalise",
     "read",
     "solution_as_student_writes_it",
@@ -109,6 +110,21 @@ def _lines_between(text: str, begin: str, end: str) -> list[str]:
     return out
 
 
+def lines_outside_markers(cell: NotebookNode) -> list[str]:
+    """Lines outside every solution and hidden-test section (markers excluded)."""
+    out: list[str] = []
+    inside = False
+    for line in cell_text(cell).splitlines():
+        stripped = line.strip()
+        if stripped in (SOLUTION_BEGIN, HIDDEN_BEGIN):
+            inside = True
+        elif stripped in (SOLUTION_END, HIDDEN_END):
+            inside = False
+        elif not inside:
+            out.append(line)
+    return out
+
+
 def solution_lines(cell: NotebookNode) -> list[str]:
     """Lines between the solution markers of a cell."""
     return _lines_between(cell_text(cell), SOLUTION_BEGIN, SOLUTION_END)
@@ -137,9 +153,28 @@ def strip_widget_state(nb: NotebookNode) -> bool:
     return nb.metadata.pop("widgets", None) is not None
 
 
+def _merge_streams(outputs: list) -> list:
+    """Join consecutive stream outputs of the same stream: the kernel may
+    split one print into several messages, differently on each run."""
+    merged: list = []
+    for output in outputs:
+        previous = merged[-1] if merged else None
+        if (
+            output.get("output_type") == "stream"
+            and previous is not None
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == output.get("name")
+        ):
+            previous["text"] = "".join(previous["text"]) + "".join(output["text"])
+        else:
+            merged.append(output)
+    return merged
+
+
 def normalise(nb: NotebookNode) -> NotebookNode:
     """A copy of ``nb`` fit to be stored: no execution counts, no editor or
-    timing metadata, no widget state, no interpreter version."""
+    timing metadata, no widget state, no interpreter version, and split
+    stream outputs joined."""
     nb = copy.deepcopy(nb)
     strip_widget_state(nb)
     nb.metadata = nbformat.from_dict(
@@ -157,7 +192,8 @@ def normalise(nb: NotebookNode) -> NotebookNode:
         )
         if cell.cell_type == "code":
             cell.execution_count = None
-            for output in cell.get("outputs", []):
+            cell.outputs = _merge_streams(cell.get("outputs", []))
+            for output in cell.outputs:
                 if "execution_count" in output:
                     output.execution_count = None
                 output.pop("transient", None)

@@ -75,6 +75,10 @@ def _make_class(course) -> dict[str, dict]:
     hang.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
     write_submission(course, "hang", lesson, hang)
 
+    crash = student_notebook(course, lesson, "reference")
+    crash.cells.insert(2, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
+    write_submission(course, "crash", lesson, crash)
+
     (course.submitted / "missing" / lesson).mkdir(parents=True)
     return {"expect": expect, "deleted_id": deleted_id, "lesson": lesson}
 
@@ -166,6 +170,13 @@ def test_a_hanging_cell_times_out_and_the_rest_is_graded(graded):
     assert row["status"] == "graded"
     assert "timed out" in row["reason"]
     assert row["score"] == row["max_score"]
+
+
+def test_a_crashed_kernel_needs_manual_grading(graded):
+    """Is a notebook that kills its kernel recorded with that reason, and the run goes on?"""
+    row = graded["outcomes"][("crash", graded["lesson"])]
+    assert row["status"] == "needs manual grading"
+    assert "kernel died" in row["reason"]
 
 
 def test_a_missing_notebook_scores_zero(graded):

@@ -55,7 +55,12 @@ def test_course_check_passes_on_the_repository():
     """Does `course check` (lint, sync, validator) pass as committed?"""
     result = run_course("check")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines() == ["lint: ok", "release in sync: ok", "validator: ok"]
+    assert result.stdout.splitlines() == [
+        "lint: ok",
+        "release in sync: ok",
+        "readme: ok",
+        "validator: ok",
+    ]
 
 
 def test_build_is_deterministic(course_copy, repo):

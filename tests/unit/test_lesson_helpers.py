@@ -72,3 +72,29 @@ def test_run_python_uses_an_explicit_environment(tmp_path, monkeypatch):
     result = lesson.run_python(["-c", code], cwd=tmp_path)
     assert result.returncode == 0
     assert result.stdout.split() == [str(tmp_path), "None", "False"]
+
+
+def test_fresh_import_refuses_a_module_from_outside_the_scratch_folder(kernel_state, tmp_path):
+    """Does a same-named module elsewhere on sys.path fail instead of standing in?"""
+    lesson.start_lesson("00_tiny")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "tinymod_c3.py").write_text("X = 'impostor'\n")
+    sys.path.append(str(elsewhere))
+    with pytest.raises(ImportError, match="scratch folder"):
+        lesson.fresh_import("tinymod_c3")
+    assert "tinymod_c3" not in sys.modules
+
+
+def test_fresh_import_of_several_names_reimports_in_order(kernel_state):
+    """Does fresh_import("a", "b") give a b that sees the new a?"""
+    lesson.start_lesson("00_tiny")
+    scratch = lesson.scratch_folder()
+    sys.path.insert(0, str(scratch))
+    (scratch / "tinymod_d4.py").write_text("X = 1\n")
+    (scratch / "tinymod_e5.py").write_text("import tinymod_d4\nY = tinymod_d4.X\n")
+    lesson.fresh_import("tinymod_d4", "tinymod_e5")
+    (scratch / "tinymod_d4.py").write_text("X = 333\n")
+    d4, e5 = lesson.fresh_import("tinymod_d4", "tinymod_e5")
+    assert (d4.X, e5.Y) == (333, 333)
+    assert e5.tinymod_d4 is d4

@@ -31,6 +31,17 @@ def test_marker_sections_are_extracted():
     ]
 
 
+def test_lines_outside_markers_keep_the_visible_part():
+    """Are only the lines outside solution and hidden sections returned?"""
+    nb = tiny_notebook()
+    assert nbs.lines_outside_markers(nb.cells[3]) == ["%%writefile tiny.py"]
+    assert nbs.lines_outside_markers(nb.cells[4]) == [
+        '"""Check that answer() is right."""',
+        "import tiny",
+        "assert tiny.answer() > 0",
+    ]
+
+
 def test_solution_as_student_writes_it_drops_only_markers():
     """Does the reference submission keep the %%writefile line and the body?"""
     text = nbs.solution_as_student_writes_it(tiny_notebook().cells[3])
@@ -64,3 +75,21 @@ def test_write_is_deterministic(tmp_path):
     nbs.write(nb, tmp_path / "a.ipynb")
     nbs.write(nbs.read(tmp_path / "a.ipynb"), tmp_path / "b.ipynb")
     assert (tmp_path / "a.ipynb").read_bytes() == (tmp_path / "b.ipynb").read_bytes()
+
+
+def test_normalise_joins_split_stream_outputs():
+    """Are consecutive outputs of one stream joined, and different streams kept apart?"""
+    nb = tiny_notebook()
+    new = nbformat.v4.new_output
+    nb.cells[1].outputs = [
+        new("stream", name="stdout", text="a"),
+        new("stream", name="stdout", text="b\n"),
+        new("stream", name="stderr", text="c\n"),
+        new("stream", name="stdout", text="d\n"),
+    ]
+    outs = nbs.normalise(nb).cells[1].outputs
+    assert [(o.name, o.text) for o in outs] == [
+        ("stdout", "ab\n"),
+        ("stderr", "c\n"),
+        ("stdout", "d\n"),
+    ]
