@@ -71,6 +71,10 @@ def lint_notebook(nb_path: Path) -> list[str]:
         problems.append("the set-up cell must be locked")
     if not any(nbs.is_graded_test(c) for c in nb.cells):
         problems.append("no autograded test cell")
+    if nb != nbs.normalise(nb):
+        problems.append(
+            "not in stored form (counts, editor metadata, widget state); run `course record`"
+        )
 
     for index, cell in enumerate(nb.cells, start=1):
         where = f"cell {index}" + (f" ({nbs.grade_id(cell)})" if nbs.grade_id(cell) else "")

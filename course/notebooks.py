@@ -172,9 +172,9 @@ def _merge_streams(outputs: list) -> list:
 
 
 def normalise(nb: NotebookNode) -> NotebookNode:
-    """A copy of ``nb`` fit to be stored: no execution counts, no editor or
-    timing metadata, no widget state, no interpreter version, and split
-    stream outputs joined."""
+    """A copy of ``nb`` fit to be stored: execution counts renumbered 1..N
+    in cell order, no editor or timing metadata, no widget state, no
+    interpreter version, and split stream outputs joined."""
     nb = copy.deepcopy(nb)
     strip_widget_state(nb)
     nb.metadata = nbformat.from_dict(
@@ -186,15 +186,19 @@ def normalise(nb: NotebookNode) -> NotebookNode:
             "language_info": dict(_LANGUAGE_INFO),
         }
     )
+    count = 0
     for cell in nb.cells:
         cell.metadata = nbformat.from_dict(
             {k: v for k, v in cell.metadata.items() if k in _KEEP_CELL_METADATA}
         )
         if cell.cell_type == "code":
-            cell.execution_count = None
+            # nbval's strict mode needs a count on every cell with outputs;
+            # numbering the code cells in order keeps the counts deterministic.
+            count += 1
+            cell.execution_count = count
             cell.outputs = _merge_streams(cell.get("outputs", []))
             for output in cell.outputs:
                 if "execution_count" in output:
-                    output.execution_count = None
+                    output.execution_count = count
                 output.pop("transient", None)
     return nb

@@ -61,7 +61,7 @@ def record(course: Course, lessons: list[str]) -> list[tuple[str, float, bool]]:
         start = time.perf_counter()
         executed = nbs.normalise(execute_copy(path))
         seconds = time.perf_counter() - start
-        changed = executed != nbs.normalise(nbs.read(path))
+        changed = executed != nbs.read(path)
         if changed:
             nbs.write(executed, path)
         done.append((lesson, seconds, changed))

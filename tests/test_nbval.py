@@ -49,7 +49,7 @@ def test_source_notebooks_pass_nbval_strict_twice_and_leave_nothing(repo, tmp_pa
         "--nbval",
         "--nbval-current-env",
     ]
-    cmd += ["--sanitize-with", str(SANITIZE), *map(str, notebooks)]
+    cmd += ["--nbval-sanitize-with", str(SANITIZE), *map(str, notebooks)]
     for run in (1, 2):
         result = subprocess.run(
             cmd, cwd=work, capture_output=True, text=True, timeout=900, check=False

@@ -18,7 +18,7 @@ def _lint(tmp_path, nb) -> list[str]:
 
 def test_a_well_formed_notebook_passes(tmp_path):
     """Does the tiny, well-formed notebook lint clean?"""
-    assert _lint(tmp_path, tiny_notebook()) == []
+    assert _lint(tmp_path, nbs.normalise(tiny_notebook())) == []
 
 
 @pytest.mark.parametrize(
@@ -63,7 +63,7 @@ def test_a_well_formed_notebook_passes(tmp_path):
 )
 def test_each_convention_is_enforced(tmp_path, change, expected):
     """Does breaking one convention produce a problem that names the file and says what is wrong?"""
-    nb = tiny_notebook()
+    nb = nbs.normalise(tiny_notebook())
     change(nb)
     problems = _lint(tmp_path, nb)
     assert problems, "the lint found nothing"

@@ -48,8 +48,8 @@ def test_solution_as_student_writes_it_drops_only_markers():
     assert text == "%%writefile tiny.py\ndef answer():\n    return 42 * 1000 + 7"
 
 
-def test_normalise_strips_counts_editor_metadata_and_widgets():
-    """Does normalising remove execution counts, editor metadata, widget state and the Python version?"""
+def test_normalise_renumbers_counts_and_strips_editor_metadata_and_widgets():
+    """Does normalising number code cells in order and remove editor metadata, widget state and the Python version?"""
     nb = tiny_notebook()
     nb.metadata["widgets"] = {"state": {}}
     nb.metadata["language_info"] = {"name": "python", "version": "3.11.7"}
@@ -63,8 +63,8 @@ def test_normalise_strips_counts_editor_metadata_and_widgets():
     out = nbs.normalise(nb)
     assert "widgets" not in out.metadata
     assert "version" not in out.metadata["language_info"]
-    assert out.cells[1].execution_count is None
-    assert out.cells[1].outputs[0].execution_count is None
+    assert [c.execution_count for c in out.cells if c.cell_type == "code"] == [1, 2, 3]
+    assert out.cells[1].outputs[0].execution_count == 1
     assert set(out.cells[1].metadata) == {"nbgrader"}
     assert nb.cells[1].execution_count == 7, "the input notebook must not be changed"
 
