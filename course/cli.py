@@ -166,9 +166,23 @@ def _put_own_bin_on_path() -> None:
         os.environ["PATH"] = bindir + os.pathsep + path
 
 
+def _skip_slow_optional_import() -> None:
+    """Importing nbgrader imports jsonschema, which, if the optional
+    ``rfc3987_syntax`` package is installed, builds a grammar for its "iri"
+    format checks: about 2.5 s of every `course` run here, for checks that
+    nbgrader never asks for. jsonschema imports it under
+    ``suppress(ImportError)``, so marking it unavailable skips just that.
+
+    Side effect: ``sys.modules["rfc3987_syntax"] = None`` in this process
+    (unless it was imported already).
+    """
+    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _put_own_bin_on_path()
+    _skip_slow_optional_import()
     try:
         return args.func(args)
     except CourseError as exc:
