@@ -7,11 +7,11 @@ status 1 (argparse's usage errors exit 2).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from .paths import Course, CourseError, find_root
+from .startup import prepare_process
 
 __all__ = ["main"]
 
@@ -90,7 +90,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     from .grade import grade
 
     course = _course(args)
-    outcomes = grade(course, args.lessons, students=args.students, timeout=args.timeout)
+    outcomes = grade(
+        course, args.lessons, students=args.students, timeout=args.timeout, jobs=args.jobs
+    )
     _print_results(outcomes, course)
     return 0
 
@@ -99,7 +101,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import demo
 
     course = _course(args)
-    outcomes, problems = demo(course, args.lessons, timeout=args.timeout)
+    outcomes, problems = demo(course, args.lessons, timeout=args.timeout, jobs=args.jobs)
     _print_results(outcomes, course)
     if problems:
         print("\ndemo students that did not score as designed:", file=sys.stderr)
@@ -108,6 +110,16 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return 1
     print(f"\nall {len(outcomes)} demo submissions scored as designed")
     return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -149,40 +161,26 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--timeout", type=int, help="per-cell timeout in seconds (default: nbgrader_config.py)"
     )
+    _add_jobs(p)
     p = add("demo", _cmd_demo, "synthesise a demo class into submitted/ and grade it")
     p.add_argument("--timeout", type=int, help="per-cell timeout in seconds")
+    _add_jobs(p)
     return parser
 
 
-def _put_own_bin_on_path() -> None:
-    """nbgrader runs ``alembic`` (and Jupyter runs kernels) found on PATH: make
-    sure this interpreter's own ``bin/`` is searched first.
-
-    Side effect: prepends that folder to ``os.environ["PATH"]`` if missing.
-    """
-    bindir = str(Path(sys.executable).parent)
-    path = os.environ.get("PATH", "")
-    if bindir not in path.split(os.pathsep):
-        os.environ["PATH"] = bindir + os.pathsep + path
-
-
-def _skip_slow_optional_import() -> None:
-    """Importing nbgrader imports jsonschema, which, if the optional
-    ``rfc3987_syntax`` package is installed, builds a grammar for its "iri"
-    format checks: about 2.5 s of every `course` run here, for checks that
-    nbgrader never asks for. jsonschema imports it under
-    ``suppress(ImportError)``, so marking it unavailable skips just that.
-
-    Side effect: ``sys.modules["rfc3987_syntax"] = None`` in this process
-    (unless it was imported already).
-    """
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+def _add_jobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive,
+        default=None,
+        help="submissions graded at once, each in its own worker (default: the number of cores)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    _put_own_bin_on_path()
-    _skip_slow_optional_import()
+    prepare_process()
     try:
         return args.func(args)
     except CourseError as exc:

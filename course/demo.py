@@ -47,7 +47,13 @@ def verify(course: Course, outcomes: list[Outcome]) -> list[str]:
     return problems
 
 
-def demo(course: Course, lessons: list[str] | None = None, *, timeout: int | None = None):
+def demo(
+    course: Course,
+    lessons: list[str] | None = None,
+    *,
+    timeout: int | None = None,
+    jobs: int | None = None,
+):
     """Write the demo class into ``submitted/`` and grade it.
 
     Side effects: replaces ``submitted/demo-*`` (other students' folders are
@@ -62,5 +68,5 @@ def demo(course: Course, lessons: list[str] | None = None, *, timeout: int | Non
     for student, work in students.items():
         for lesson, nb in work.items():
             write_submission(course, student, lesson, nb)
-    outcomes = grade(course, chosen, students=list(students), timeout=timeout)
+    outcomes = grade(course, chosen, students=list(students), timeout=timeout, jobs=jobs)
     return outcomes, verify(course, outcomes)

@@ -20,12 +20,16 @@ Every submission ends with an :class:`Outcome`: ``graded``,
 from __future__ import annotations
 
 import csv
+import fcntl
 import json
+import os
 import sqlite3
 import sys
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -291,38 +295,78 @@ def _export(course: Course, outcomes: list[Outcome]) -> None:
             writer.writerow([o.student, o.lesson, o.status, score, f"{o.max_score:g}", o.reason])
 
 
+@contextmanager
+def _only_run(course: Course) -> Iterator[None]:
+    """Hold an exclusive lock on ``.grading.lock`` in the course root, so two
+    grading runs never work on one gradebook at once.
+
+    Side effects: creates that (empty) file; the lock is released on exit.
+    """
+    with open(course.root / ".grading.lock", "w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise CourseError(f"another `course grade` is running on {course.root}") from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def grade(
     course: Course,
     lessons: list[str] | None = None,
     *,
     students: list[str] | None = None,
     timeout: int | None = None,
+    jobs: int | None = None,
     progress: TextIO | None = sys.stderr,
 ) -> list[Outcome]:
-    """Grade every submission of ``lessons`` (all by default); see the module
-    docstring for the steps and their side effects."""
+    """Grade every submission of ``lessons`` (all by default) with ``jobs``
+    workers (default: the number of cores; 1 grades in this process); see
+    the module docstring for the steps and their side effects. Outcomes come
+    back in submission order whatever order they finished in."""
     chosen = course.resolve_lessons(lessons)
     todo = find_submissions(course, chosen, students)
-    backup_gradebook(course)
-    outcomes = []
-    width = len(str(len(todo)))
-    with tempfile.TemporaryDirectory(prefix="course-grade-") as tmp, private_sockets() as sockets:
-        generate(
-            course, sorted({lesson for lesson, _ in todo}), Path(tmp) / "release", course.db_url
-        )
-        for i, (lesson, student) in enumerate(todo, start=1):
-            outcome = grade_one(course, lesson, student, timeout=timeout, sockets=sockets)
-            outcomes.append(outcome)
-            if progress:
-                score = "-" if outcome.score is None else f"{outcome.score:g}"
-                print(
-                    f"[{i:>{width}}/{len(todo)}] {lesson} {student}: {outcome.status} "
-                    f"{score}/{outcome.max_score:g} ({outcome.seconds:.1f}s)",
-                    file=progress,
-                    flush=True,
+    jobs = min(jobs or os.cpu_count() or 1, len(todo))
+    with _only_run(course):
+        backup_gradebook(course)
+        finished: dict[tuple[str, str], Outcome] = {}
+        with (
+            tempfile.TemporaryDirectory(prefix="course-grade-") as tmp,
+            private_sockets() as sockets,
+        ):
+            generate(
+                course, sorted({lesson for lesson, _ in todo}), Path(tmp) / "release", course.db_url
+            )
+            if jobs == 1:
+                results: Iterator[Outcome] = (
+                    grade_one(course, lesson, student, timeout=timeout, sockets=sockets)
+                    for lesson, student in todo
                 )
-    _export(course, outcomes)
+            else:
+                from .pool import grade_in_parallel
+
+                results = grade_in_parallel(
+                    course, todo, jobs=jobs, timeout=timeout, sockets_root=sockets
+                )
+            for outcome in results:
+                finished[(outcome.lesson, outcome.student)] = outcome
+                if progress:
+                    _report(progress, len(finished), len(todo), outcome)
+        outcomes = [finished[pair] for pair in todo]
+        _export(course, outcomes)
     return outcomes
+
+
+def _report(stream: TextIO, done: int, total: int, outcome: Outcome) -> None:
+    score = "-" if outcome.score is None else f"{outcome.score:g}"
+    print(
+        f"[{done:>{len(str(total))}}/{total}] {outcome.lesson} {outcome.student}: "
+        f"{outcome.status} {score}/{outcome.max_score:g} ({outcome.seconds:.1f}s)",
+        file=stream,
+        flush=True,
+    )
 
 
 def format_table(outcomes: list[Outcome]) -> str:

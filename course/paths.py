@@ -70,7 +70,9 @@ class Course:
 
     @property
     def db_url(self) -> str:
-        return f"sqlite:///{self.gradebook}"
+        # Parallel graders share the gradebook: wait for a lock (up to 60 s)
+        # rather than fail with "database is locked".
+        return f"sqlite:///{self.gradebook}?timeout=60"
 
     def lessons(self) -> list[str]:
         """The lesson ids found in ``source/`` (folders named ``NN_topic``

@@ -46,3 +46,26 @@ def test_grading_nothing_is_an_error(course_copy):
     result = run_course("--root", str(course_copy.root), "grade")
     assert result.returncode == 1
     assert "nothing to grade" in result.stderr
+
+
+def test_two_grading_runs_cannot_overlap(course_copy):
+    """Is a second `course grade` on the same course refused while one holds the lock?"""
+    import fcntl
+
+    from course.synth import student_notebook, write_submission
+
+    lesson = course_copy.lessons()[0]
+    write_submission(course_copy, "someone", lesson, student_notebook(course_copy, lesson, "blank"))
+    with open(course_copy.root / ".grading.lock", "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        result = run_course("--root", str(course_copy.root), "grade")
+    assert result.returncode == 1
+    assert "another `course grade` is running" in result.stderr
+    assert not (course_copy.root / "gradebook.db").exists(), "nothing may be graded meanwhile"
+
+
+def test_jobs_must_be_a_positive_number():
+    """Is `--jobs 0` refused with a usage error?"""
+    result = run_course("grade", "--jobs", "0")
+    assert result.returncode == 2
+    assert "at least 1" in result.stderr

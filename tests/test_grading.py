@@ -258,8 +258,14 @@ def test_gradebook_is_intact(graded):
 
 
 def test_demo_class_scores_as_designed(course_copy):
-    """Does `course demo` grade the demo class and confirm every student scored as designed?"""
-    result = run_course("--root", str(course_copy.root), "demo")
+    """Does `course demo` (one lesson, one worker) grade the demo class and confirm every student scored as designed?
+
+    The class fixture above grades every lesson with parallel workers; this
+    covers the demo command and the in-process grading path.
+    """
+    result = run_course(
+        "--root", str(course_copy.root), "demo", course_copy.lessons()[0], "--jobs", "1"
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "demo submissions scored as designed" in result.stdout
     assert (course_copy.root / "grades.csv").is_file()
