@@ -84,9 +84,12 @@ def test_check_names_a_source_notebook_edited_without_rebuilding(course_copy):
     markdown = next(c for c in nb.cells if c.cell_type == "markdown")
     markdown.source += "\n\nAn edit nobody rebuilt."
     nbs.write(nb, path)
-    result = run_course("--root", str(course_copy.root), "check", "--no-validate")
+    result = run_course("--root", str(course_copy.root), "check", lesson, "--no-validate")
     assert result.returncode == 1
     assert f"{path}: release/{lesson} is out of date" in result.stderr
-    rebuilt = run_course("--root", str(course_copy.root), "build")
+    rebuilt = run_course("--root", str(course_copy.root), "build", lesson)
     assert rebuilt.returncode == 0
-    assert run_course("--root", str(course_copy.root), "check", "--no-validate").returncode == 0
+    assert (
+        run_course("--root", str(course_copy.root), "check", lesson, "--no-validate").returncode
+        == 0
+    )
