@@ -149,6 +149,7 @@ def run_python(
     cwd: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     timeout: float = 30,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``sys.executable`` with ``args`` in a fresh interpreter.
 
@@ -156,7 +157,9 @@ def run_python(
     an explicit, minimal environment (``PATH``, ``HOME``, ``LANG`` and
     ``SYSTEMROOT`` from ours, plus ``env``; no ``PYTHONPATH``, no
     ``PYTHONDONTWRITEBYTECODE`` unless ``env`` sets them) and a timeout.
-    Output is captured as text; the result is returned, not checked.
+    Its standard input is ``input`` when given, else empty (never the
+    kernel's), so a child that reads it cannot hang. Output is captured as
+    text; the result is returned, not checked.
     No side effects in this process.
     """
     base = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG", "SYSTEMROOT"}}
@@ -171,4 +174,5 @@ def run_python(
         text=True,
         timeout=timeout,
         check=False,
+        **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
     )

@@ -98,3 +98,10 @@ def test_fresh_import_of_several_names_reimports_in_order(kernel_state):
     d4, e5 = lesson.fresh_import("tinymod_d4", "tinymod_e5")
     assert (d4.X, e5.Y) == (333, 333)
     assert e5.tinymod_d4 is d4
+
+
+def test_run_python_gives_the_child_empty_or_given_input(tmp_path):
+    """Does a child that reads stdin get EOF (not a hang), or exactly the given input?"""
+    code = "import sys; print(repr(sys.stdin.read()))"
+    assert lesson.run_python(["-c", code], cwd=tmp_path, timeout=10).stdout == "''\n"
+    assert lesson.run_python(["-c", code], cwd=tmp_path, input="hi\n").stdout == "'hi\\n'\n"
