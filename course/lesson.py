@@ -84,7 +84,9 @@ def start_lesson(lesson: str) -> None:
       ``sys.path_importer_cache``; then ``importlib.invalidate_caches()``;
     * ``sys.dont_write_bytecode`` is set to True, so no ``__pycache__`` can
       hold stale bytecode for a module that a test rewrites (design.md
-      trap 7; lesson 08 turns bytecode back on where it teaches it).
+      trap 7; lesson 08 turns bytecode back on where it teaches it), and
+      ``sys.pycache_prefix`` to None, so a ``PYTHONPYCACHEPREFIX`` in the
+      student's environment does not move ``__pycache__`` elsewhere.
 
     Running it again in the same kernel starts over from the same folder.
     Returns None, so that a set-up cell ending in this call displays no
@@ -111,6 +113,7 @@ def start_lesson(lesson: str) -> None:
     scratch.mkdir()
     os.chdir(scratch)
     sys.dont_write_bytecode = True
+    sys.pycache_prefix = None
     importlib.invalidate_caches()
     print(f"Lesson {lesson}: working in a fresh, empty scratch folder ({SCRATCH_NAME}/).")
 
@@ -155,8 +158,9 @@ def run_python(
 
     The child gets an explicit working directory (default: the current one),
     an explicit, minimal environment (``PATH``, ``HOME``, ``LANG`` and
-    ``SYSTEMROOT`` from ours, plus ``env``; no ``PYTHONPATH``, no
-    ``PYTHONDONTWRITEBYTECODE`` unless ``env`` sets them) and a timeout.
+    ``SYSTEMROOT`` from ours, ``PYTHONIOENCODING=utf-8``, plus ``env``; no
+    ``PYTHONPATH``, no ``PYTHONDONTWRITEBYTECODE`` unless ``env`` sets them)
+    and a timeout.
     Its standard input is ``input`` when given, else empty (never the
     kernel's), so a child that reads it cannot hang. Output is captured as
     text; the result is returned, not checked.

@@ -16,6 +16,7 @@ def kernel_state(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(lesson, "_home", None)
     monkeypatch.setattr(sys, "dont_write_bytecode", sys.dont_write_bytecode)
+    monkeypatch.setattr(sys, "pycache_prefix", "/somewhere/else")
     monkeypatch.setattr(sys, "path", list(sys.path))
     yield tmp_path
     for name in [
@@ -32,6 +33,7 @@ def test_start_lesson_gives_a_fresh_empty_scratch_folder(kernel_state, capsys):
     assert os.getcwd() == str(scratch)
     assert list(scratch.iterdir()) == []
     assert sys.dont_write_bytecode is True
+    assert sys.pycache_prefix is None
     assert "fresh, empty scratch folder" in capsys.readouterr().out
 
 
