@@ -273,3 +273,15 @@ def test_demo_class_scores_as_designed(course_copy):
     assert "demo submissions scored as designed" in result.stdout
     assert (course_copy.root / "grades.csv").is_file()
     assert (course_copy.autograded / "demo-reference").is_dir()
+
+
+def test_grading_in_process_gives_the_same_scores(course_copy):
+    """Does `--jobs 1` (grading in the command's own process) give the reference full marks?"""
+    lesson = course_copy.lessons()[0]
+    write_submission(
+        course_copy, "solo", lesson, student_notebook(course_copy, lesson, "reference")
+    )
+    result = run_course("--root", str(course_copy.root), "grade", lesson, "--jobs", "1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    scores = _scores(course_copy, "solo", lesson)
+    assert scores and all(s == m for s, m in scores.values())

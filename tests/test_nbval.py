@@ -49,22 +49,35 @@ def test_source_notebooks_pass_nbval_strict_twice_and_leave_nothing(repo, tmp_pa
         "--nbval",
         "--nbval-current-env",
     ]
-    cmd += ["--nbval-sanitize-with", str(SANITIZE), *map(str, notebooks)]
+    cmd += ["--nbval-sanitize-with", str(SANITIZE)]
+    # Each run splits the notebooks between two concurrent nbval processes
+    # (one per core); the second run starts only after the first has ended.
+    halves = [notebooks[0::2], notebooks[1::2]]
     for run in (1, 2):
-        result = subprocess.run(
-            cmd, cwd=work, capture_output=True, text=True, timeout=900, check=False
-        )
-        assert result.returncode == 0, f"nbval run {run} failed:\n{result.stdout[-6000:]}"
-        counts = {
-            kind: int(n)
-            for n, kind in re.findall(r"(\d+) (passed|skipped|failed|errors?)", result.stdout)
-        }
+        procs = [
+            subprocess.Popen(
+                [*cmd, *map(str, half)],
+                cwd=work,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for half in halves
+            if half
+        ]
+        outputs = [proc.communicate(timeout=900)[0] for proc in procs]
+        counts: dict[str, int] = {}
+        for proc, output in zip(procs, outputs, strict=True):
+            assert proc.returncode == 0, f"nbval run {run} failed:\n{output[-6000:]}"
+            for n, kind in re.findall(r"(\d+) (passed|skipped|failed|errors?)", output):
+                counts[kind] = counts.get(kind, 0) + int(n)
         # Cells tagged nbval-skip say in the notebook why nbval cannot run them.
-        assert counts == (
+        expected = (
             {"passed": len(cells) - skipped, "skipped": skipped}
             if skipped
             else {"passed": len(cells)}
-        ), result.stdout[-2000:]
+        )
+        assert counts == expected, outputs
     assert _snapshot(repo.source, repo.release) == before
 
 
