@@ -11,13 +11,17 @@ shown by nbgrader's template.
 
 from __future__ import annotations
 
+import os
 import re
 
-from nbgrader.preprocessors import NbGraderPreprocessor
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+from nbconvert.writers import FilesWriter
+from nbgrader.converters import GenerateFeedback
+from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
 from . import notebooks as nbs
 
-__all__ = ["HideHiddenTests", "hide_hidden_tests"]
+__all__ = ["Feedback", "HideHiddenTests", "hide_hidden_tests"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _CELL_LINE = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>),\s*line (\d+)")
@@ -66,3 +70,41 @@ class HideHiddenTests(NbGraderPreprocessor):
         if nbs.is_graded_test(cell):
             hide_hidden_tests(cell)
         return cell, resources
+
+
+class Feedback(GenerateFeedback):
+    """nbgrader's GenerateFeedback with :class:`HideHiddenTests` in its
+    pipeline, and one HTML exporter per process.
+
+    nbgrader builds a new exporter, and with it nbconvert's template
+    environment, for every run; a grading worker renders hundreds of pages,
+    so the first exporter is kept (in this class) and reused. Everything
+    that differs between submissions reaches the preprocessors through
+    per-call resources (student, notebook, gradebook), not through the
+    exporter.
+    """
+
+    _exporter = None
+
+    def __init__(self, coursedir=None, **kwargs):
+        super().__init__(coursedir=coursedir, **kwargs)
+        # NB: HideHiddenTests must come after GetGrades, which reads the
+        # grades by cell id, and before the HTML export.
+        self.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
+
+    def start(self) -> None:
+        # BaseConverter.start, with the exporter built once per process.
+        self.init_notebooks()
+        self.writer = FilesWriter(parent=self, config=self.config)
+        if Feedback._exporter is None:
+            exporter = self.exporter_class(parent=self, config=self.config)
+            for pp in self.preprocessors:
+                exporter.register_preprocessor(pp)
+            Feedback._exporter = exporter
+        self.exporter = Feedback._exporter
+        currdir = os.getcwd()
+        os.chdir(self.coursedir.root)
+        try:
+            self.convert_notebooks()
+        finally:
+            os.chdir(currdir)

@@ -8,8 +8,8 @@ The pipeline, in order:
 3. for each submission ``submitted/<student>/<lesson>/``, one at a time:
    pre-check the notebook, run nbgrader's Autograde (per-cell timeout; a
    failure is recorded and the run goes on), read the scores back from the
-   gradebook, then GenerateFeedback with the hidden tests removed
-   (:class:`course.feedback.HideHiddenTests`);
+   gradebook, then nbgrader's GenerateFeedback with the hidden tests removed
+   (:class:`course.feedback.Feedback`);
 4. export ``grades.csv`` (nbgrader's CSV format) and the triage list
    ``reports/outcomes.csv``.
 
@@ -220,11 +220,9 @@ def grade_one(
     ``feedback/<student>/<lesson>/`` and the gradebook. Never raises for
     anything the submission contains.
     """
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-    from nbgrader.converters import Autograde, GenerateFeedback
-    from nbgrader.preprocessors import GetGrades
+    from nbgrader.converters import Autograde
 
-    from .feedback import HideHiddenTests
+    from .feedback import Feedback
 
     start = time.perf_counter()
     outcome = Outcome(student, lesson)
@@ -263,12 +261,7 @@ def grade_one(
         if flagged:
             outcome.status = MANUAL
             outcome.reasons.append(f"nbgrader flagged {', '.join(flagged)}")
-        config.GenerateFeedback.preprocessors = [
-            GetGrades,
-            HideHiddenTests,
-            CSSHTMLHeaderPreprocessor,
-        ]
-        feedback = GenerateFeedback(coursedir=_coursedir(config, lesson, student), config=config)
+        feedback = Feedback(coursedir=_coursedir(config, lesson, student), config=config)
         feedback.force = True
         try:
             run_nbgrader(feedback)
