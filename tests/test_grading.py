@@ -201,31 +201,45 @@ def _text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
 
 
+def _public_text(cell) -> str:
+    """A cell's text without its hidden-test section."""
+    hidden = set(nbs.hidden_test_lines(cell))
+    return "\n".join(ln for ln in nbs.cell_text(cell).splitlines() if ln not in hidden)
+
+
 def test_feedback_shows_each_check_but_no_hidden_test_code(graded):
-    """Does every feedback page show each graded cell's score and none of the hidden test code?"""
+    """Does every feedback page show each graded cell's score and none of the hidden test code?
+
+    A hidden line counts as leaked when the page shows it although it stands
+    nowhere else: not in the lesson's prose, visible code or solutions, nor in
+    the student's own submission.
+    """
     course = graded["course"]
     pages = sorted(course.feedback.glob("*/*/*.html"))
     graded_rows = [k for k, r in graded["outcomes"].items() if r["status"] == "graded"]
     assert len(pages) == len(graded_rows)
+    checked = 0
     for lesson in course.lessons():
         source = nbs.read(course.source_notebook(lesson))
-        visible = {ln.strip() for c in source.cells for ln in nbs.lines_outside_markers(c)}
-        hidden = (
-            {ln.strip() for c in source.cells for ln in nbs.hidden_test_lines(c)} - visible - {""}
-        )
-        assert hidden
+        public = "\n".join(_public_text(c) for c in source.cells)
+        hidden = {ln.strip() for c in source.cells for ln in nbs.hidden_test_lines(c)} - {""}
+        secret = {ln for ln in hidden if ln not in public}
+        assert secret, f"{lesson}: every hidden line also stands in public text?"
         tests = [nbs.grade_id(c) for c in source.cells if nbs.is_graded_test(c)]
         for page in course.feedback.glob(f"*/{lesson}/*.html"):
             student = page.parent.parent.name
             handed_in = nbs.read(course.submitted / student / lesson / f"{lesson}.ipynb")
-            own = {ln.strip() for c in handed_in.cells for ln in nbs.cell_text(c).splitlines()}
+            own = "\n".join(nbs.cell_text(c) for c in handed_in.cells)
             text = _text(page)
             assert "HIDDEN TESTS" not in text
-            for line in hidden - own:  # the student's own code may share a line with a hidden test
-                assert line not in text, f"{page}: hidden test code shown: {line}"
+            for line in secret:
+                if line not in own:
+                    assert line not in text, f"{page}: hidden test code shown: {line}"
+                    checked += 1
             for test in tests:
                 assert f"Grade cell: {test}" in text
             assert len(re.findall(r"Score: [\d.]+ / [\d.]+", text)) >= len(tests)
+    assert checked > 1000
 
 
 def test_failed_hidden_checks_explain_themselves(graded):

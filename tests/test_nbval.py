@@ -7,6 +7,7 @@ copy proves "Restart and Run All" works again on a folder that has been run.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -93,3 +94,45 @@ def test_recording_again_changes_nothing(course_copy, repo):
             course_copy.source_notebook(lesson).read_bytes()
             == repo.source_notebook(lesson).read_bytes()
         ), f"{lesson}: stored outputs are stale: run `course record {lesson}`"
+
+
+BYTECODE_LESSONS = ("06_caching_and_reload", "08_bytecode_and_pycache")
+
+
+@pytest.mark.slow
+def test_bytecode_lessons_do_not_depend_on_pythondontwritebytecode(repo, tmp_path):
+    """Do the lessons that teach bytecode match their stored outputs both with PYTHONDONTWRITEBYTECODE=1 and without it (design.md trap 6)?"""
+    cmd = [
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+        "--nbval",
+        "--nbval-current-env",
+    ]
+    cmd += ["--nbval-sanitize-with", str(SANITIZE)]
+    base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    procs = {}
+    for name, env in (("set", {**base, "PYTHONDONTWRITEBYTECODE": "1"}), ("unset", base)):
+        folder = tmp_path / name
+        notebooks = []
+        for lesson in BYTECODE_LESSONS:
+            assert lesson in repo.lessons()
+            (folder / lesson).mkdir(parents=True)
+            notebooks.append(str(shutil.copy(repo.source_notebook(lesson), folder / lesson)))
+        procs[name] = subprocess.Popen(
+            [*cmd, *notebooks],
+            cwd=folder,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+    for name, proc in procs.items():
+        output = proc.communicate(timeout=900)[0]
+        assert proc.returncode == 0, f"PYTHONDONTWRITEBYTECODE {name}:\n{output[-6000:]}"
+        assert re.search(r"\d+ passed", output) and not re.search(r"\d+ (failed|error)", output), (
+            output[-2000:]
+        )
