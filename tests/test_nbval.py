@@ -21,6 +21,11 @@ from course import notebooks as nbs
 from .conftest import REPO
 
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
+#: nbval in strict mode, in a separate pytest, with this environment's kernel.
+NBVAL = [
+    *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"),
+    *("--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE)),
+]
 
 
 def _snapshot(*folders: Path) -> dict[str, bytes]:
@@ -40,17 +45,7 @@ def test_source_notebooks_pass_nbval_strict_twice_and_leave_nothing(repo, tmp_pa
     assert [p.stem for p in notebooks] == repo.lessons() != []
     cells = [c for p in notebooks for c in nbs.read(p).cells if c.cell_type == "code"]
     skipped = sum("nbval-skip" in c.metadata.get("tags", []) for c in cells)
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--nbval",
-        "--nbval-current-env",
-    ]
-    cmd += ["--nbval-sanitize-with", str(SANITIZE)]
+    cmd = NBVAL
     # Each run splits the notebooks between two concurrent nbval processes
     # (one per core); the second run starts only after the first has ended.
     halves = [notebooks[0::2], notebooks[1::2]]
@@ -102,17 +97,7 @@ BYTECODE_LESSONS = ("06_caching_and_reload", "08_bytecode_and_pycache")
 @pytest.mark.slow
 def test_bytecode_lessons_do_not_depend_on_pythondontwritebytecode(repo, tmp_path):
     """Do the lessons that teach bytecode match their stored outputs both with PYTHONDONTWRITEBYTECODE=1 and without it (design.md trap 6)?"""
-    cmd = [
-        sys.executable,
-        "-m",
-        "pytest",
-        "-p",
-        "no:cacheprovider",
-        "-q",
-        "--nbval",
-        "--nbval-current-env",
-    ]
-    cmd += ["--nbval-sanitize-with", str(SANITIZE)]
+    cmd = NBVAL
     base = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     procs = {}
     for name, env in (("set", {**base, "PYTHONDONTWRITEBYTECODE": "1"}), ("unset", base)):
