@@ -35,6 +35,7 @@ __all__ = [
     "find_leaks",
     "generate",
     "generate_release_tree",
+    "is_runtime",
     "run_nbgrader",
 ]
 
@@ -46,7 +47,8 @@ _EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\
 RUNTIME_DIRS = ("_scratch", ".ipynb_checkpoints")
 
 
-def _is_runtime(rel: Path) -> bool:
+def is_runtime(rel: Path) -> bool:
+    """Is this path (relative to a lesson folder) inside a run-time folder?"""
     return any(part in RUNTIME_DIRS for part in rel.parts)
 
 
@@ -183,7 +185,7 @@ def _sync(src: Path, dst: Path) -> list[str]:
             changed.append(str(target))
     for path in sorted(dst.rglob("*"), reverse=True):
         rel = path.relative_to(dst)
-        if _is_runtime(rel):
+        if is_runtime(rel):
             continue
         if path.is_file() and rel not in wanted:
             path.unlink()

@@ -22,7 +22,7 @@ from collections import Counter
 from pathlib import Path
 
 from . import notebooks as nbs
-from .build import _is_runtime, generate_release_tree
+from .build import generate_release_tree, is_runtime
 from .kernels import ipc_config, private_sockets
 from .paths import Course
 
@@ -148,7 +148,7 @@ def out_of_sync(course: Course, lessons: list[str]) -> list[str]:
                 names |= {
                     p.relative_to(stored)
                     for p in stored.rglob("*")
-                    if p.is_file() and not _is_runtime(p.relative_to(stored))
+                    if p.is_file() and not is_runtime(p.relative_to(stored))
                 }
             differs = [
                 rel
