@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help demo test lint build check record lab lock clean
+.PHONY: help demo test lint build check record lab bench lock clean
 
 help:
 	@echo "make demo    build release/ and grade the bundled demo class (start here)"
@@ -15,6 +15,7 @@ help:
 	@echo "make check   lint source/, check release/ is in sync, run the validator"
 	@echo "make record  re-execute source notebooks and store their outputs"
 	@echo "make lab     JupyterLab on the student notebooks in release/"
+	@echo "make bench   grading throughput: course grade vs stock nbgrader and the nbclient floor (slow; BENCH_ARGS=\"--students-per-lesson 3\" for a smoke run)"
 	@echo "make lock    re-pin constraints.txt from a fresh install (review the diff)"
 
 $(STAMP): pyproject.toml constraints.txt
@@ -44,6 +45,9 @@ record: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab --notebook-dir=release $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+bench: $(STAMP)
+	$(BIN)/python -m benchmarks.grading $(BENCH_ARGS)
 
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

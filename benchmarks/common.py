@@ -1,0 +1,121 @@
+"""What the benchmarks share: throwaway course copies, a synthetic class,
+and reading scores back out of a gradebook.
+
+Only :func:`copy_course` and :func:`write_class` write to the disk.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import sys
+from pathlib import Path
+
+from course.paths import Course
+from course.synth import load_mutants, student_notebook, write_submission
+
+__all__ = [
+    "BIN",
+    "REPO",
+    "Score",
+    "copy_course",
+    "gradebook_scores",
+    "integrity_check",
+    "run_env",
+    "synthetic_class",
+    "write_class",
+]
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+#: (student, lesson, grade cell) -> score (None: no score recorded).
+Score = dict[tuple[str, str, str], float | None]
+
+
+def copy_course(dest: Path) -> Course:
+    """Copy what a course root needs (config, source/, release/, mutants)
+    into ``dest`` (as tests/conftest.py does); run-time folders are left out.
+
+    Side effects: creates ``dest`` and writes the copy there.
+    """
+    ignore = shutil.ignore_patterns("_scratch", ".ipynb_checkpoints", "__pycache__")
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(REPO / "source", dest / "source", ignore=ignore)
+    shutil.copytree(REPO / "release", dest / "release", ignore=ignore)
+    shutil.copytree(REPO / "tests" / "mutants", dest / "tests" / "mutants")
+    return Course(dest)
+
+
+def synthetic_class(
+    course: Course, lessons: list[str], per_lesson: int
+) -> dict[tuple[str, str], object]:
+    """``{(student, lesson): notebook}``: students ``student-001`` …
+    ``student-<per_lesson>`` each hand in every lesson. In each lesson
+    student k gets the k-th kind of work, cycling through the reference
+    solution, the untouched release notebook (blank) and each of the
+    lesson's mutants; so ``student-001`` is always the reference and
+    ``student-002`` always blank (when ``per_lesson`` >= 2)."""
+    work: dict[tuple[str, str], object] = {}
+    for lesson in lessons:
+        kinds = [
+            student_notebook(course, lesson, "reference"),
+            student_notebook(course, lesson, "blank"),
+            *(
+                student_notebook(course, lesson, "reference", m.replace)
+                for m in load_mutants(course, lesson)
+            ),
+        ]
+        for k in range(per_lesson):
+            work[(f"student-{k + 1:03d}", lesson)] = kinds[k % len(kinds)]
+    return work
+
+
+def write_class(course: Course, work: dict[tuple[str, str], object]) -> None:
+    """Write every notebook of ``work`` into ``course``'s ``submitted/``.
+
+    Side effects: creates ``submitted/<student>/<lesson>/<lesson>.ipynb``.
+    """
+    for (student, lesson), nb in work.items():
+        write_submission(course, student, lesson, nb)
+
+
+def gradebook_scores(gradebook: Path) -> Score:
+    """Every grade in an nbgrader gradebook, read with plain SQL (the score
+    as nbgrader computes it: the manual score if any, else the automatic
+    one, plus extra credit)."""
+    query = """
+        SELECT sa.student_id, a.name, bc.name, g.auto_score, g.manual_score, g.extra_credit
+        FROM grade g
+        JOIN submitted_notebook sn ON g.notebook_id = sn.id
+        JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+        JOIN assignment a ON sa.assignment_id = a.id
+        JOIN base_cell bc ON g.cell_id = bc.id
+    """
+    db = sqlite3.connect(f"file:{gradebook}?mode=ro", uri=True)
+    try:
+        rows = db.execute(query).fetchall()
+    finally:
+        db.close()
+    scores: Score = {}
+    for student, lesson, cell, auto, manual, extra in rows:
+        base = manual if manual is not None else auto
+        scores[(student, lesson, cell)] = None if base is None else base + (extra or 0.0)
+    return scores
+
+
+def integrity_check(gradebook: Path) -> str:
+    """SQLite's ``PRAGMA integrity_check`` of the gradebook (``"ok"`` when sound)."""
+    db = sqlite3.connect(f"file:{gradebook}?mode=ro", uri=True)
+    try:
+        return "; ".join(row[0] for row in db.execute("PRAGMA integrity_check"))
+    finally:
+        db.close()
+
+
+def run_env() -> dict[str, str]:
+    """This environment with the virtual environment's ``bin/`` first on PATH
+    (nbgrader runs ``alembic`` and starts kernels found there)."""
+    return dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
