@@ -420,11 +420,11 @@ def write_reports(course: Course, outcomes: list[Outcome]) -> list[Path]:
 
 def summary(outcomes: list[Outcome], reports: Path | None = None) -> str:
     """A one-screen summary, one line per lesson: submissions, graded /
-    manual / missing, mean score, the hardest cell and its pass rate, the
-    number in triage and the report's file (under ``reports``, by default
+    manual / missing, mean score, the number in triage, the hardest cell and
+    its pass rate; then where the report is (``reports``, by default
     ``reports/``). Cells tie by name here (no notebook order)."""
     folder = Path("reports") if reports is None else reports
-    header = ["lesson", "n", "graded", "manual", "missing", "mean", "hardest cell", "triage"]
+    header = ["lesson", "n", "graded/manual/missing", "mean", "triage", "hardest cell (pass rate)"]
     rows = [header]
     for lesson in _lessons(outcomes):
         s = lesson_stats(lesson, outcomes)
@@ -433,16 +433,14 @@ def summary(outcomes: list[Outcome], reports: Path | None = None) -> str:
             [
                 lesson,
                 str(s.n),
-                str(s.count(GRADED)),
-                str(s.count(MANUAL)),
-                str(s.count(MISSING)),
+                f"{s.count(GRADED)}/{s.count(MANUAL)}/{s.count(MISSING)}",
                 "-" if s.mean is None else f"{_num(s.mean)}/{_num(s.max_score)}",
-                "-" if hardest is None else f"{hardest.name} ({_pct(hardest.rate)})",
                 str(len(s.triage)),
+                "-" if hardest is None else f"{hardest.name} ({_pct(hardest.rate)})",
             ]
         )
     widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    numeric = {1, 2, 3, 4, 5, 7}
+    numeric = {1, 2, 3, 4}
     lines = [
         "  ".join(
             v.rjust(w) if i in numeric else v.ljust(w)

@@ -260,14 +260,14 @@ def test_summary_fits_one_screen_with_the_key_figures():
     assert lines[0].split() == [
         "lesson",
         "n",
-        "graded",
-        "manual",
-        "missing",
+        "graded/manual/missing",
         "mean",
+        "triage",
         "hardest",
         "cell",
-        "triage",
+        "(pass",
+        "rate)",
     ]
-    assert lines[1].split() == [LESSON, "6", "4", "1", "1", "3.38/6", "alpha_test", "(20%)", "3"]
-    assert lines[2].split() == [OTHER, "1", "1", "0", "0", "1/1", "mid_test", "(100%)", "0"]
+    assert lines[1].split() == [LESSON, "6", "4/1/1", "3.38/6", "3", "alpha_test", "(20%)"]
+    assert lines[2].split() == [OTHER, "1", "1/0/0", "1/1", "0", "mid_test", "(100%)"]
     assert "/c/reports/index.html" in lines[-1]
