@@ -11,12 +11,28 @@ from html import escape
 from typing import Any
 
 import ipywidgets as widgets
+from ipywidgets.widgets import widget as widget_module
 
 __all__ = ["CONTROL_CLASS", "EXPLORER_CLASS", "RESULT_CLASS", "Explorer", "widgets"]
 
 EXPLORER_CLASS = "course-explorer"
 CONTROL_CLASS = "course-explorer-control"
 RESULT_CLASS = "course-explorer-result"
+
+
+def _free_model_id() -> str:
+    """The first ``course-explorer-N`` that no live widget uses.
+
+    The box's model id is the one widget id in the cell's stored output;
+    a predictable one (a fresh kernel numbers its explorers 1, 2, ...)
+    keeps the outputs that ``course record`` stores identical from run to
+    run. Unique within the kernel, as a comm id must be.
+    """
+    live = getattr(widget_module, "_instances", {})  # ipywidgets' own registry
+    number = 1
+    while f"course-explorer-{number}" in live:
+        number += 1
+    return f"course-explorer-{number}"
 
 
 class Explorer(widgets.VBox):
@@ -49,7 +65,7 @@ class Explorer(widgets.VBox):
         self._compute, self._to_text, self._to_html = compute, to_text, to_html
         self.state: Any = None
         self.text = ""
-        super().__init__(children=[*inputs, self.result])
+        super().__init__(children=[*inputs, self.result], model_id=_free_model_id())
         self.add_class(EXPLORER_CLASS)
         control.add_class(CONTROL_CLASS)
         self.result.add_class(RESULT_CLASS)

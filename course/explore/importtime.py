@@ -133,7 +133,12 @@ def rows(node: ImportNode, view: str = "tree") -> list[tuple[int, ImportNode]]:
 
 
 def report(times: ImportTimes, module: str, view: str = "tree", limit: int = 15) -> str:
-    """Text: the tree under ``module`` (or a sorted table), in milliseconds (pure)."""
+    """Text: the tree under ``module`` (or a sorted table) (pure).
+
+    Times are in seconds, cut to tenths (as lesson 10's own table), so the
+    text reads the same from run to run and stored notebook outputs do not
+    change at each recording; the widget shows milliseconds.
+    """
     node = times.find(module)
     if node is None:
         return f"{times.statement}: no line for {module} (was it imported already at start-up?)"
@@ -141,11 +146,12 @@ def report(times: ImportTimes, module: str, view: str = "tree", limit: int = 15)
     lines = [
         f"python -X importtime -c {times.statement!r}: {len(shown)} modules under {module}, "
         f"{VIEWS.get(view, view)}",
-        f"{'cumulative':>10} {'self':>8}  module   (milliseconds)",
+        f"{'cumulative':>10} {'self':>6}  module   (seconds, cut to tenths)",
     ]
     for depth, n in shown[:limit]:
         lines.append(
-            f"{n.cumulative_us / 1000:>10.1f} {n.self_us / 1000:>8.1f}  {'  ' * depth}{n.name}"
+            f"{n.cumulative_us // 100_000 / 10:>10} {n.self_us // 100_000 / 10:>6}  "
+            f"{'  ' * depth}{n.name}"
         )
     if len(shown) > limit:
         lines.append(f"... and {len(shown) - limit} more")
@@ -163,14 +169,14 @@ def report_html(times: ImportTimes, module: str, view: str = "tree", limit: int 
     if view == "bars":
         bars = []
         for _, n in shown:
-            whole = 100 * n.cumulative_us / total
-            own = 100 * n.self_us / total
+            whole = 60 * n.cumulative_us / total  # the longest bar: 60% of the width
+            own = 100 * n.self_us / max(n.cumulative_us, 1)  # share of the bar
             bars.append(
                 "<div style='display:flex;align-items:center;font-family:monospace'>"
                 f"<span style='width:16em;overflow:hidden'>{escape(n.name)}</span>"
-                f"<span style='width:{whole:.1f}%;max-width:60%;background:#9ecae1;height:1em;"
+                f"<span style='width:{whole:.1f}%;background:#9ecae1;height:1em;"
                 f"position:relative'><span style='position:absolute;left:0;top:0;height:1em;"
-                f"width:{100 * own / max(whole, 1e-9):.1f}%;background:#3182bd'></span></span>"
+                f"width:{min(own, 100):.1f}%;background:#3182bd'></span></span>"
                 f"<span>&nbsp;{n.cumulative_us / 1000:.1f} ms</span></div>"
             )
         legend = "dark: self time; light: time in the modules it imported"

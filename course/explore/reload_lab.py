@@ -110,9 +110,10 @@ def run_reload(
 ) -> ReloadOutcome:
     """Run the experiment in a fresh interpreter in a throwaway folder.
 
-    Bytecode writing is set explicitly in the child (never left to
-    ``PYTHONDONTWRITEBYTECODE``). Side effects: a temporary folder is made
-    and removed; nothing in this process changes.
+    The child is ``python -S -c <experiment>`` (no ``site``: it needs only
+    the standard library). Bytecode writing is set explicitly in it (never
+    left to ``PYTHONDONTWRITEBYTECODE``). Side effects: a temporary folder
+    is made and removed; nothing in this process changes.
     """
     from course.lesson import run_python
 
@@ -126,7 +127,9 @@ def run_reload(
     }
     child = Path(__file__).with_name("_reload_child.py").read_text(encoding="utf-8")
     with tempfile.TemporaryDirectory(prefix="course-reload-lab-") as folder:
-        result = run_python(["-c", child, json.dumps(config)], cwd=folder, timeout=timeout)
+        # -S: no site, so no .pth file of the student's environment can
+        # interfere, and the child starts faster; it needs only the stdlib.
+        result = run_python(["-S", "-c", child, json.dumps(config)], cwd=folder, timeout=timeout)
     if result.returncode != 0:
         last = (result.stderr.strip().splitlines() or ["no output"])[-1]
         raise RuntimeError(f"the reload lab failed: {last}")

@@ -252,6 +252,17 @@ def trace_script(name: str, script: str | os.PathLike[str], *, timeout: float = 
     return from_raw(json.loads(result.stdout), how)
 
 
+def _not_found(trace: SearchTrace) -> str:
+    others = [f.finder for f in trace.finders if not f.own]
+    if others:
+        return (
+            f"Not found by Python's own finders. Other finders on sys.meta_path "
+            f"({', '.join(others)}) were not asked: one of them may still provide "
+            f"{trace.name}; if none does, import {trace.name} raises ModuleNotFoundError."
+        )
+    return f"Not found: import {trace.name} raises ModuleNotFoundError."
+
+
 def report(trace: SearchTrace) -> str:
     """The trace as plain text, free of machine-specific paths (pure)."""
     lines = [f"import {trace.name}  ({trace.how})"]
@@ -287,7 +298,7 @@ def report(trace: SearchTrace) -> str:
         if step.finder == trace.winner_finder:
             break
     if trace.winner is None:
-        lines.append(f"Not found: import {trace.name} raises ModuleNotFoundError.")
+        lines.append(_not_found(trace))
     else:
         lines.append(f"Winner: {trace.winner} (found by {trace.winner_finder})")
     if trace.shadowed:
@@ -340,7 +351,7 @@ def report_html(trace: SearchTrace) -> str:
     winner = (
         f"<b>Winner:</b> {escape(trace.winner)} (found by {escape(trace.winner_finder or '')})"
         if trace.winner
-        else f"<b>Not found:</b> import {escape(trace.name)} raises ModuleNotFoundError"
+        else escape(_not_found(trace))
     )
     shadowed = (
         "<br><b>Shadowed:</b> " + ", ".join(escape(s) for s in trace.shadowed)

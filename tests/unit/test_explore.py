@@ -237,6 +237,19 @@ def test_parse_importtime_builds_the_tree():
     assert [n.name for _, n in importtime.rows(roots[1], "self")][:2] == ["middle", "deep"]
 
 
+def test_text_report_cuts_times_to_tenths_of_a_second():
+    """Does the text report show seconds cut to tenths (stable from run to run), the tree indented?"""
+    slow = importtime.ImportNode(
+        "slow", 190_000, 290_000, [importtime.ImportNode("dep", 99_999, 99_999)]
+    )
+    text = importtime.report(importtime.ImportTimes("import slow", (slow,)), "slow")
+    assert text.splitlines()[2:] == [
+        "       0.2    0.1  slow",
+        "       0.0    0.0    dep",
+    ]
+    assert "no line for json" in importtime.report(importtime.ImportTimes("x", (slow,)), "json")
+
+
 def test_measure_runs_a_fresh_interpreter(tmp_path):
     """Is a real `import json` measured as a tree whose cumulative time adds up?"""
     times = importtime.measure("import json", cwd=tmp_path)
