@@ -401,7 +401,9 @@ def write_reports(course: Course, outcomes: list[Outcome]) -> list[Path]:
     ``reports/index.html`` linking them.
 
     Side effects: creates ``reports/`` and (over)writes those files (other
-    files there are left alone). Returns the paths written, the index last.
+    files there are left alone); the first use of matplotlib in a process
+    may build its font cache in its configuration folder. Returns the paths
+    written, the index last.
     """
     course.reports.mkdir(parents=True, exist_ok=True)
     written = []
