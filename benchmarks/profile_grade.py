@@ -19,7 +19,8 @@ kernel on IPC sockets without the sandbox (the sandbox's own cost shows in
 2. under cProfile, for the functions that cost most (cProfile's own
    overhead inflates pure-Python work such as SQLAlchemy's).
 
-Prints both. Side effects: a scratch folder under the system's temporary
+``--try NAME`` switches on a candidate saving (see :data:`TRIES`) in this
+process, to measure it against a run without. Prints both passes. Side effects: a scratch folder under the system's temporary
 folder, removed at the end unless ``--keep`` (which also keeps the cProfile
 statistics, ``profile.pstats``).
 """
@@ -32,6 +33,7 @@ import functools
 import inspect
 import io
 import pstats
+import resource
 import shutil
 import statistics
 import subprocess
@@ -174,6 +176,117 @@ def instrument(timers: Timers) -> None:
     w(nbformat.validator, "validate", "[any] nbformat validation")
 
 
+def _config_hook(change) -> None:
+    """Make ``Course.nbgrader_config`` pass its result through ``change``.
+    Side effects: replaces that method for the rest of the process."""
+    original = Course.nbgrader_config
+
+    def nbgrader_config(self, **overrides):
+        config = original(self, **overrides)
+        change(config)
+        return config
+
+    Course.nbgrader_config = nbgrader_config  # type: ignore[method-assign]
+
+
+def _try_wal() -> None:
+    """Every SQLite connection in WAL mode with synchronous=NORMAL (no fsync
+    per commit; readers do not block the writer)."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def pragmas(dbapi_connection, _record) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    event.listen(Engine, "connect", pragmas)
+
+
+def _try_engine_cache() -> None:
+    """One SQLAlchemy engine per gradebook URL per process, and the tables
+    checked (``create_all``) once, instead of at every ``Gradebook()``."""
+    import nbgrader.api as api
+
+    engines: dict[str, object] = {}
+    real_engine, real_create_all = api.create_engine, api.Base.metadata.create_all
+    checked: set[str] = set()
+
+    def create_engine(url, **kwargs):
+        if url not in engines:
+            engines[url] = real_engine(url, **kwargs)
+        return engines[url]
+
+    def create_all(bind=None, **kwargs):
+        key = str(bind.url) if bind is not None else ""
+        if key not in checked:
+            checked.add(key)
+            real_create_all(bind=bind, **kwargs)
+
+    api.create_engine = create_engine
+    api.Base.metadata.create_all = create_all  # type: ignore[method-assign]
+
+
+def _try_immediate_shutdown() -> None:
+    """The kernel is killed after the last cell instead of asked to shut down."""
+
+    def change(config) -> None:
+        config.NotebookClient.shutdown_kernel = "immediate"
+
+    _config_hook(change)
+
+
+def _try_no_late_penalties() -> None:
+    """nbgrader's AssignLatePenalties left out (the course sets no due dates)."""
+    from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import AssignLatePenalties
+
+    default = Autograde().autograde_preprocessors
+
+    def change(config) -> None:
+        config.Autograde.autograde_preprocessors = [
+            pp for pp in default if pp is not AssignLatePenalties
+        ]
+
+    _config_hook(change)
+
+
+def _try_no_soup() -> None:
+    """nbconvert's HTML exporter without its BeautifulSoup pass over the whole
+    page (which adds alt text to images without one and tabindex attributes)."""
+    import nbconvert.exporters.html as html_exporter
+
+    class Page:
+        def __init__(self, markup: str, features: str | None = None) -> None:
+            self.markup = markup
+
+        def select(self, _selector: str) -> list:
+            return []
+
+        def __str__(self) -> str:
+            return self.markup
+
+    html_exporter.BeautifulSoup = Page  # type: ignore[misc]
+
+
+#: What ``--try`` can switch on: candidate savings, measured, not adopted.
+TRIES = {
+    "wal": _try_wal,
+    "engine-cache": _try_engine_cache,
+    "immediate-shutdown": _try_immediate_shutdown,
+    "no-late-penalties": _try_no_late_penalties,
+    "no-soup": _try_no_soup,
+}
+
+
+def _cpu() -> tuple[float, float]:
+    """CPU seconds used so far by this process, and by its finished children
+    (the kernels, and what they waited for)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time(), children.ru_utime + children.ru_stime
+
+
 def _grade_all(course: Course, lesson: str, students: list[str], sockets: Path) -> list[float]:
     """grade_one on each student, its kernel on IPC sockets in ``sockets``
     (no sandbox); wall seconds of each."""
@@ -211,6 +324,15 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ARG",
         help="extra argument for the first `course grade` run",
     )
+    p.add_argument(
+        "--try",
+        dest="tries",
+        action="append",
+        default=[],
+        choices=[*TRIES, "all"],
+        help="switch on a candidate saving in this process (repeatable; see TRIES)",
+    )
+    p.add_argument("--no-profile", action="store_true", help="timers only (skip pass 2)")
     p.add_argument("--top", type=int, default=30, help="cProfile lines to print (default: 30)")
     p.add_argument("--workdir", type=Path, help="where the scratch folder goes")
     p.add_argument("--keep", action="store_true", help="keep the scratch folder and the pstats")
@@ -243,6 +365,9 @@ def main(argv: list[str] | None = None) -> int:
         from course import feedback, grade  # noqa: F401
 
         print(f"imports (nbgrader converters, course.grade): {time.perf_counter() - start:.2f} s")
+        for name in TRIES if "all" in args.tries else args.tries:
+            print(f"trying: {name}: {TRIES[name].__doc__}")
+            TRIES[name]()
         timers = Timers()
         instrument(timers)
         sockets = scratch / "sockets"
@@ -252,13 +377,20 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"\npass 1, timers only: {len(measured)} submissions of {lesson}", flush=True)
         timers.reset()
+        cpu_before = _cpu()
         took = _grade_all(course, lesson, measured, sockets)
+        cpu_after = _cpu()
         n = len(took)
         total = sum(took)
         print(
             f"\ngrade_one: mean {statistics.fmean(took):.2f} s, median "
             f"{statistics.median(took):.2f} s, min {min(took):.2f}, max {max(took):.2f} "
             f"({n} submissions)"
+        )
+        print(
+            f"CPU per submission (does not depend on the machine's load): this grader "
+            f"{(cpu_after[0] - cpu_before[0]) / n:.2f} s, its kernels "
+            f"{(cpu_after[1] - cpu_before[1]) / n:.2f} s"
         )
         executing = timers.seconds.get("  Execute (the notebook runs)", 0.0)
         print(
@@ -275,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
                     f"{secs / total:>6.1%}"
                 )
 
+        if args.no_profile:
+            return 0
         print(f"\npass 2, under cProfile: the same {n} submissions again", flush=True)
         profile = cProfile.Profile()
         profile.enable()
