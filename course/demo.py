@@ -53,6 +53,7 @@ def demo(
     *,
     timeout: int | None = None,
     jobs: int | None = None,
+    sandbox: bool = True,
 ):
     """Write the demo class into ``submitted/`` and grade it.
 
@@ -68,5 +69,7 @@ def demo(
     for student, work in students.items():
         for lesson, nb in work.items():
             write_submission(course, student, lesson, nb)
-    outcomes = grade(course, chosen, students=list(students), timeout=timeout, jobs=jobs)
+    outcomes = grade(
+        course, chosen, students=list(students), timeout=timeout, jobs=jobs, sandbox=sandbox
+    )
     return outcomes, verify(course, outcomes)

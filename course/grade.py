@@ -5,11 +5,13 @@ The pipeline, in order:
 1. back up ``gradebook.db`` (SQLite's online backup) to ``gradebook.db.bak``;
 2. record the lessons in the gradebook (nbgrader's GenerateAssignment into a
    throwaway folder: ``release/`` is not touched);
-3. for each submission ``submitted/<student>/<lesson>/``, one at a time:
-   pre-check the notebook, run nbgrader's Autograde (per-cell timeout; a
-   failure is recorded and the run goes on), read the scores back from the
-   gradebook, then nbgrader's GenerateFeedback with the hidden tests removed
-   (:class:`course.feedback.Feedback`);
+3. for each submission ``submitted/<student>/<lesson>/``, in worker
+   processes (:mod:`course.pool`): pre-check the submission, run nbgrader's
+   Autograde with the kernel in a sandbox (:mod:`course.sandbox`; per-cell
+   timeout, outputs capped in bytes by :class:`course.execute.CappedExecute`;
+   a failure is recorded and the run goes on), read the scores back from
+   the gradebook, then nbgrader's GenerateFeedback with the hidden tests
+   removed (:class:`course.feedback.Feedback`);
 4. export ``grades.csv`` (nbgrader's CSV format) and the triage list
    ``reports/outcomes.csv``.
 
@@ -28,22 +30,23 @@ import sys
 import tempfile
 import time
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from nbgrader.coursedir import CourseDirectory
+from traitlets.config import Config
 
 from . import notebooks as nbs
 from .build import generate, run_nbgrader
-from .kernels import ipc_config, private_sockets
 from .paths import Course, CourseError
 
 __all__ = [
     "Outcome",
     "backup_gradebook",
+    "check_gradebook",
     "find_submissions",
     "format_table",
     "grade",
@@ -119,8 +122,19 @@ def find_submissions(
     return found
 
 
-def _precheck(path: Path) -> str | None:
-    """Why a submitted notebook cannot be graded as it is, or None."""
+def _links(folder: Path) -> str | None:
+    """Why a submission folder must not be touched at all, or None: nbgrader
+    would copy what a symbolic link points to (``source/``, say) into
+    ``autograded/``."""
+    links = [p for p in folder.rglob("*") if p.is_symlink()] if folder.is_dir() else []
+    if links:
+        return f"the submission contains symbolic links ({links[0].name}); not run"
+    return None
+
+
+def _precheck(path: Path, answers: set[str] = frozenset()) -> str | None:  # type: ignore[assignment]
+    """Why a submitted notebook cannot be graded as it is, or None.
+    ``answers`` are the grade ids of the answer cells it must still hold."""
     if not path.is_file():
         return None
     try:
@@ -128,15 +142,22 @@ def _precheck(path: Path) -> str | None:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         return f"the notebook is not valid JSON ({exc})"
     try:
-        nbs.read(path)
+        nb = nbs.read(path)
     except Exception as exc:  # nbformat raises several kinds
         return f"the notebook is not a valid notebook ({type(exc).__name__})"
+    lost = sorted(answers - {nbs.grade_id(c) for c in nbs.iter_nbgrader_cells(nb)})
+    if lost:
+        return (
+            f"the nbgrader metadata of answer cell(s) {', '.join(lost)} was removed, "
+            "so nbgrader cannot tell which cell holds which answer"
+        )
     return None
 
 
 # Known failures, told in the instructor's words (the raw detail follows).
 _FAILURES = {
     "DeadKernelError": "the kernel died while running the notebook (os._exit, a crash or out of memory)",
+    "CellTimeoutError: A cell timed out": "a cell went on running after its timeout and ignored the interrupt; the kernel was stopped",
     "No notebooks found": "no notebook was submitted",
 }
 
@@ -212,16 +233,23 @@ def grade_one(
     student: str,
     *,
     timeout: int | None = None,
-    sockets: Path | None = None,
+    kernels: Config | None = None,
+    reap: Callable[[], list[str]] | None = None,
 ) -> Outcome:
     """Autograde one submission and write its feedback.
+
+    ``kernels`` is configuration for the kernel (the sandbox slot's, or IPC
+    sockets); ``reap`` is called after the notebook ran and returns notes on
+    what the sandbox's limits stopped.
 
     Side effects: nbgrader writes ``autograded/<student>/<lesson>/``,
     ``feedback/<student>/<lesson>/`` and the gradebook. Never raises for
     anything the submission contains.
     """
     from nbgrader.converters import Autograde
+    from nbgrader.preprocessors import Execute
 
+    from .execute import CappedExecute
     from .feedback import Feedback
 
     start = time.perf_counter()
@@ -229,20 +257,35 @@ def grade_one(
     notebook = course.submitted / student / lesson / f"{lesson}.ipynb"
     overrides: dict[str, object] = {"Execute__timeout": timeout} if timeout else {}
     config = course.nbgrader_config(**overrides)
-    if sockets is not None:
-        config.merge(ipc_config(sockets))
-    problem = _precheck(notebook)
-    app = Autograde(coursedir=_coursedir(config, lesson, student), config=config)
-    app.force = True
-    try:
-        with warnings.catch_warnings():
-            # nbgrader 0.9.6 with SQLAlchemy 2.0.5x warns on each new student's
-            # first submission; harmless (the rows are created), and noise.
-            warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session")
-            run_nbgrader(app)
-        failed = None
-    except CourseError as exc:
-        failed = str(exc)
+    if kernels is not None:
+        config.merge(kernels)
+    refused = _links(notebook.parent)
+    answers = {
+        nbs.grade_id(c)
+        for c in nbs.iter_nbgrader_cells(nbs.read(course.release_notebook(lesson)))
+        if nbs.is_solution(c)
+    }
+    problem = refused or _precheck(notebook, answers)
+    failed = None
+    limits: list[str] = []
+    if refused is None:
+        app = Autograde(coursedir=_coursedir(config, lesson, student), config=config)
+        app.force = True
+        app.autograde_preprocessors = [
+            CappedExecute if pp is Execute else pp for pp in app.autograde_preprocessors
+        ]
+        try:
+            with warnings.catch_warnings():
+                # nbgrader 0.9.6 with SQLAlchemy 2.0.5x warns on each new student's
+                # first submission; harmless (the rows are created), and noise.
+                warnings.filterwarnings("ignore", message=r"Object of type <\w+> not in session")
+                run_nbgrader(app)
+        except CourseError as exc:
+            failed = str(exc)
+        except MemoryError:
+            failed = "the grader ran out of memory on this submission"
+        finally:
+            limits = reap() if reap else []
     scores = _read_scores(course, lesson, student)
     outcome.cells = {name: (s, m) for name, (s, m, _) in scores.items()}
     if not notebook.is_file():
@@ -251,8 +294,10 @@ def grade_one(
     elif problem or failed:
         outcome.status = MANUAL
         outcome.reasons.append(problem or _explain(failed or ""))
+        outcome.reasons += limits
         outcome.cells = {name: (None, m) for name, (_, m) in outcome.cells.items()}
     else:
+        outcome.reasons += limits
         outcome.reasons += tampering(course, lesson, notebook)
         timeouts = _timeouts(course, lesson, student)
         if timeouts:
@@ -313,43 +358,53 @@ def grade(
     students: list[str] | None = None,
     timeout: int | None = None,
     jobs: int | None = None,
+    sandbox: bool = True,
     progress: TextIO | None = sys.stderr,
 ) -> list[Outcome]:
     """Grade every submission of ``lessons`` (all by default) with ``jobs``
-    workers (default: the number of cores; 1 grades in this process); see
-    the module docstring for the steps and their side effects. Outcomes come
-    back in submission order whatever order they finished in."""
+    worker processes (default: the number of cores), each kernel in a
+    sandbox unless ``sandbox`` is False (then student code runs with the
+    grader's rights: for trusted notebooks only). See the module docstring
+    for the steps and their side effects. Outcomes come back in submission
+    order whatever order they finished in. Raises :class:`CourseError`
+    (before touching anything) when the sandbox cannot be set up, and after
+    the run when the gradebook fails SQLite's integrity check."""
+    from .pool import grade_in_parallel
+    from .sandbox import Sandbox
+
     chosen = course.resolve_lessons(lessons)
     todo = find_submissions(course, chosen, students)
     jobs = min(jobs or os.cpu_count() or 1, len(todo))
-    with _only_run(course):
+    with ExitStack() as stack:
+        box = stack.enter_context(Sandbox(jobs)) if sandbox else None
+        if box is not None:
+            box.trial()
+        stack.enter_context(_only_run(course))
         backup_gradebook(course)
         finished: dict[tuple[str, str], Outcome] = {}
-        with (
-            tempfile.TemporaryDirectory(prefix="course-grade-") as tmp,
-            private_sockets() as sockets,
-        ):
-            generate(
-                course, sorted({lesson for lesson, _ in todo}), Path(tmp) / "release", course.db_url
-            )
-            if jobs == 1:
-                results: Iterator[Outcome] = (
-                    grade_one(course, lesson, student, timeout=timeout, sockets=sockets)
-                    for lesson, student in todo
-                )
-            else:
-                from .pool import grade_in_parallel
-
-                results = grade_in_parallel(
-                    course, todo, jobs=jobs, timeout=timeout, sockets_root=sockets
-                )
-            for outcome in results:
-                finished[(outcome.lesson, outcome.student)] = outcome
-                if progress:
-                    _report(progress, len(finished), len(todo), outcome)
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="course-grade-"))
+        generate(
+            course, sorted({lesson for lesson, _ in todo}), Path(tmp) / "release", course.db_url
+        )
+        for outcome in grade_in_parallel(course, todo, jobs=jobs, timeout=timeout, sandbox=box):
+            finished[(outcome.lesson, outcome.student)] = outcome
+            if progress:
+                _report(progress, len(finished), len(todo), outcome)
         outcomes = [finished[pair] for pair in todo]
         _export(course, outcomes)
+        integrity = check_gradebook(course)
+        if integrity != "ok":
+            raise CourseError(f"{course.gradebook} failed its integrity check: {integrity}")
     return outcomes
+
+
+def check_gradebook(course: Course) -> str:
+    """SQLite's ``PRAGMA integrity_check`` of the gradebook ("ok" when sound)."""
+    db = sqlite3.connect(f"file:{course.gradebook}?mode=ro", uri=True)
+    try:
+        return "; ".join(row[0] for row in db.execute("PRAGMA integrity_check"))
+    finally:
+        db.close()
 
 
 def _report(stream: TextIO, done: int, total: int, outcome: Outcome) -> None:

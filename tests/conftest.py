@@ -29,10 +29,11 @@ def copy_course(dest: Path) -> Course:
 
 
 def run_course(
-    *args: str, cwd: Path | None = None, timeout: float = 900
+    *args: str, cwd: Path | None = None, timeout: float = 900, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the installed `course` command; output captured as text."""
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    """Run the installed `course` command; output captured as text; ``env``
+    adds to (or overrides) the environment."""
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}", **(env or {}))
     return subprocess.run(
         [str(BIN / "course"), *args],
         cwd=cwd or REPO,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
+
 import pytest
 
 from .conftest import run_course
 
-COMMANDS = ["build", "check", "record", "grade", "demo"]
+COMMANDS = ["build", "check", "record", "grade", "demo", "sandbox"]
 
 
 def test_help_lists_every_command():
@@ -69,3 +71,52 @@ def test_jobs_must_be_a_positive_number():
     result = run_course("grade", "--jobs", "0")
     assert result.returncode == 2
     assert "at least 1" in result.stderr
+
+
+def test_the_sandbox_works_here():
+    """Does `course sandbox` start a sandboxed Python here (bubblewrap, cgroups, kernel venv)?"""
+    result = run_course("sandbox")
+    assert result.returncode == 0, result.stderr
+    assert "the sandbox works here" in result.stdout
+
+
+def _one_submission(course) -> str:
+    from course.synth import student_notebook, write_submission
+
+    lesson = course.lessons()[0]
+    write_submission(course, "someone", lesson, student_notebook(course, lesson, "reference"))
+    return lesson
+
+
+def test_grading_refuses_without_a_sandbox(course_copy):
+    """Without a working sandbox, does `course grade` refuse in one line and touch nothing?"""
+    lesson = _one_submission(course_copy)
+    result = run_course(
+        "--root",
+        str(course_copy.root),
+        "grade",
+        env={"COURSE_KERNEL_VENV": str(course_copy.root / "no-such-venv")},
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith("course: error: cannot sandbox student code: ")
+    assert "make sandbox" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert not course_copy.gradebook.exists()
+    assert not (course_copy.autograded / "someone" / lesson).exists()
+
+
+def test_unsafe_no_sandbox_grades_and_says_so(course_copy):
+    """Does `--unsafe-no-sandbox` grade without the sandbox (reference: full marks) and warn plainly?"""
+    _one_submission(course_copy)
+    result = run_course(
+        "--root",
+        str(course_copy.root),
+        "grade",
+        "--unsafe-no-sandbox",
+        env={"COURSE_KERNEL_VENV": str(course_copy.root / "no-such-venv")},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "WARNING: --unsafe-no-sandbox" in result.stderr
+    with open(course_copy.reports / "outcomes.csv", encoding="utf-8") as f:
+        (row,) = csv.DictReader(f)
+    assert row["status"] == "graded" and row["score"] == row["max_score"], row

@@ -1,11 +1,15 @@
 """Grading a synthetic class end to end with real nbgrader, real kernels and
 the real SQLite gradebook, through the `course grade` command.
 
-One class is graded once (module fixture) and examined by many tests:
-the reference, the untouched release notebook, a "pass" submission (the
-regression test for design.md trap 1), one student per mutant, and the
-awkward cases: invalid JSON, an edited test cell, a deleted test cell, a
-cell that hangs, and a missing notebook.
+One class is graded once, in one `course grade` run with the sandbox on
+(module fixture), and examined by many tests: the reference, the untouched
+release notebook, a "pass" submission (the regression test for design.md
+trap 1), one student per mutant, the awkward cases (invalid JSON, an empty
+file, an edited test cell, a deleted test cell, all nbgrader metadata
+stripped, an answer whose ``__eq__`` is always true, a symbolic link, a
+missing notebook) and the hostile ones of :mod:`tests.corpus` (hangs,
+crashes, memory and fork bombs, attacks on the gradebook, source/, other
+students, the network, the disk and the grader's memory).
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import csv
 import html
 import re
 import sqlite3
+import time
 from pathlib import Path
 
 import nbformat
@@ -24,6 +29,7 @@ from course.grade import tampering
 from course.synth import load_mutants, student_notebook, write_submission
 
 from .conftest import copy_course, run_course
+from .corpus import ATTACKS, write_attacks
 
 pytestmark = pytest.mark.slow
 
@@ -71,15 +77,26 @@ def _make_class(course) -> dict[str, dict]:
     deleted_id = nbs.grade_id(deleted.cells.pop(_first_test_cell(deleted)))
     write_submission(course, "deleted-test", lesson, deleted)
 
-    hang = student_notebook(course, lesson, "reference")
-    hang.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
-    write_submission(course, "hang", lesson, hang)
+    stripped = nbformat.from_dict(student_notebook(course, lesson, "reference"))
+    for cell in stripped.cells:
+        cell.metadata.pop("nbgrader", None)
+    write_submission(course, "no-metadata", lesson, stripped)
 
-    crash = student_notebook(course, lesson, "reference")
-    crash.cells.insert(2, nbformat.v4.new_code_cell("import os\nos._exit(1)"))
-    write_submission(course, "crash", lesson, crash)
+    greeter = "%%writefile greeter.py\nclass Anything:\n    def __eq__(self, other):\n        return True\n\n\nGREETING = Anything()\n\n\ndef greet(name):\n    return Anything()"
+    always = student_notebook(course, lesson, "reference", {"ex1_3_greeter": greeter})
+    write_submission(course, "eq-always-true", lesson, always)
+
+    folder = course.submitted / "empty-file" / lesson
+    folder.mkdir(parents=True)
+    (folder / f"{lesson}.ipynb").write_bytes(b"")
+
+    linked = write_submission(
+        course, "symlink", lesson, student_notebook(course, lesson, "reference")
+    )
+    (linked.parent / "answers.ipynb").symlink_to(course.source_notebook(lesson))
 
     (course.submitted / "missing" / lesson).mkdir(parents=True)
+    write_attacks(course, lesson)
     return {"expect": expect, "deleted_id": deleted_id, "lesson": lesson}
 
 
@@ -92,9 +109,34 @@ def graded(tmp_path_factory):
         "--root", str(course.root), "grade", "--timeout", str(TIMEOUT), timeout=3600
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    time.sleep(6)  # the detached grandchild would strike 4 s after it started
+    left = _leftovers(course.root)
     with open(course.reports / "outcomes.csv", encoding="utf-8") as f:
         outcomes = {(r["student"], r["lesson"]): r for r in csv.DictReader(f)}
-    return {"course": course, "result": result, "outcomes": outcomes, **made}
+    return {"course": course, "result": result, "outcomes": outcomes, "left": left, **made}
+
+
+def _leftovers(root: Path) -> list[str]:
+    """Command lines of processes still running that student code started:
+    any that names the course root (the detached grandchild), and any run
+    as a sandbox uid for a grading run whose sandbox folder is gone (other
+    runs may be going on at the same time on a shared machine)."""
+    from course.sandbox import UID_BASE
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            uid = entry.stat().st_uid
+            argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        line = " ".join(argv)
+        runs = re.findall(r"(/\S*/course-sandbox-[^/\s]+)/", line)
+        if str(root) in line or (uid >= UID_BASE and any(not Path(r).exists() for r in runs)):
+            found.append(f"{entry.name} (uid {uid}): {line[:200]}")
+    return found
 
 
 def _scores(course, student: str, lesson: str) -> dict[str, tuple[float | None, float]]:
@@ -167,19 +209,84 @@ def test_a_deleted_test_cell_is_put_back_and_graded(graded):
     assert scores[graded["deleted_id"]][0] == 0
 
 
-def test_a_hanging_cell_times_out_and_the_rest_is_graded(graded):
-    """Does a cell that never ends time out, with the other cells still graded (full marks)?"""
-    row = graded["outcomes"][("hang", graded["lesson"])]
-    assert row["status"] == "graded"
-    assert "timed out" in row["reason"]
-    assert row["score"] == row["max_score"]
+def _outputs(course, student: str, lesson: str) -> str:
+    path = course.autograded / student / lesson / f"{lesson}.ipynb"
+    if not path.is_file():
+        return ""
+    text = []
+    for cell in nbs.read(path).cells:
+        for out in cell.get("outputs", []):
+            text.append(out.get("text", "") if out.get("output_type") == "stream" else "")
+    return "\n".join(text)
 
 
-def test_a_crashed_kernel_needs_manual_grading(graded):
-    """Is a notebook that kills its kernel recorded with that reason, and the run goes on?"""
-    row = graded["outcomes"][("crash", graded["lesson"])]
+@pytest.mark.parametrize("attack", ATTACKS, ids=lambda a: a.student)
+def test_each_hostile_submission_gets_its_outcome(graded, attack):
+    """Does each pathological submission end with the expected outcome, reason and printed markers?"""
+    row = graded["outcomes"][(attack.student, graded["lesson"])]
+    if attack.status:
+        assert row["status"] == attack.status, row
+    for words in attack.reason:
+        assert words in row["reason"], row
+    if attack.full_marks:
+        assert row["score"] == row["max_score"], row
+    shown = _outputs(graded["course"], attack.student, graded["lesson"])
+    for marker in attack.printed:
+        assert marker in shown, f"{attack.student}: {marker!r} not printed"
+    assert "-ESCAPED" not in shown, f"{attack.student} got out of the sandbox"
+
+
+def test_nothing_escaped_onto_the_disk(graded):
+    """Are the gradebook, source/, other students' work and the course root untouched by the attacks?"""
+    course = graded["course"]
+    assert not (course.root / "escaped.txt").exists()
+    assert not (course.root / "grandchild-was-here").exists()
+    assert course.source_notebook(graded["lesson"]).is_file()
+    for student in ("reference", "blank", "pass"):
+        assert (course.autograded / student / graded["lesson"]).is_dir(), student
+    assert not list(course.submitted.glob("*/*/filler*.bin"))
+
+
+def test_no_student_process_outlives_grading(graded):
+    """Is every process started by student code gone once grading ends (detached grandchild, fork bomb)?"""
+    assert graded["left"] == []
+
+
+def test_outputs_are_capped_in_bytes(graded):
+    """Is a 100 MB single-line print cut to about 1 MB in the autograded notebook?"""
+    course, lesson = graded["course"], graded["lesson"]
+    path = course.autograded / "huge-line" / lesson / f"{lesson}.ipynb"
+    assert path.stat().st_size < 3_000_000
+
+
+def test_an_answer_equal_to_everything_does_not_pass(graded):
+    """Does an answer object whose __eq__ always returns True lose the points of its exercise?"""
+    scores = _scores(graded["course"], "eq-always-true", graded["lesson"])
+    assert scores["ex1_3_greeter_test"][0] == 0
+    assert scores["ex1_1_geometry_test"][0] == scores["ex1_1_geometry_test"][1]
+
+
+def test_stripped_metadata_needs_manual_grading(graded):
+    """Is a notebook with all nbgrader metadata stripped sent to manual grading, saying why?"""
+    row = graded["outcomes"][("no-metadata", graded["lesson"])]
+    assert row["status"] == "needs manual grading", row
+    assert "nbgrader metadata of answer cell(s) ex1_1_geometry" in row["reason"], row
+
+
+def test_an_empty_file_needs_manual_grading(graded):
+    """Is a zero-byte notebook recorded as needing manual grading, with the reason?"""
+    row = graded["outcomes"][("empty-file", graded["lesson"])]
     assert row["status"] == "needs manual grading"
-    assert "kernel died" in row["reason"]
+    assert "not valid JSON" in row["reason"]
+
+
+def test_a_symbolic_link_is_refused_unrun(graded):
+    """Is a submission holding a symbolic link (to source/) refused without running it or copying its target?"""
+    course, lesson = graded["course"], graded["lesson"]
+    row = graded["outcomes"][("symlink", lesson)]
+    assert row["status"] == "needs manual grading"
+    assert "symbolic link" in row["reason"]
+    assert not (course.autograded / "symlink" / lesson / "answers.ipynb").exists()
 
 
 def test_a_missing_notebook_scores_zero(graded):
@@ -277,28 +384,25 @@ def test_gradebook_is_intact(graded):
         db.close()
 
 
-def test_demo_class_scores_as_designed(course_copy):
-    """Does `course demo` (one lesson, one worker) grade the demo class and confirm every student scored as designed?
+def test_one_worker_gives_the_same_grades_as_two(graded, course_copy):
+    """Does `course demo` with `--jobs 1` score lesson 01's demo class exactly as the two-worker class run did?
 
-    The class fixture above grades every lesson with parallel workers; this
-    covers the demo command and the in-process grading path.
+    The class fixture graded the same notebooks (reference, blank, every
+    mutant) with two workers; the demo names its reference and blank
+    students ``demo-reference`` and ``demo-blank``.
     """
-    result = run_course(
-        "--root", str(course_copy.root), "demo", course_copy.lessons()[0], "--jobs", "1"
-    )
+    lesson = course_copy.lessons()[0]
+    result = run_course("--root", str(course_copy.root), "demo", lesson, "--jobs", "1")
     assert result.returncode == 0, result.stderr[-3000:]
     assert "demo submissions scored as designed" in result.stdout
-    assert (course_copy.root / "grades.csv").is_file()
-    assert (course_copy.autograded / "demo-reference").is_dir()
-
-
-def test_grading_in_process_gives_the_same_scores(course_copy):
-    """Does `--jobs 1` (grading in the command's own process) give the reference full marks?"""
-    lesson = course_copy.lessons()[0]
-    write_submission(
-        course_copy, "solo", lesson, student_notebook(course_copy, lesson, "reference")
-    )
-    result = run_course("--root", str(course_copy.root), "grade", lesson, "--jobs", "1")
-    assert result.returncode == 0, result.stderr[-3000:]
-    scores = _scores(course_copy, "solo", lesson)
-    assert scores and all(s == m for s, m in scores.values())
+    names = {"demo-reference": "reference", "demo-blank": "blank"}
+    students = [*names, *(m.student for m in load_mutants(course_copy, lesson))]
+    for student in students:
+        one = _scores(course_copy, student, lesson)
+        two = _scores(graded["course"], names.get(student, student), lesson)
+        assert one == two, student
+    db = sqlite3.connect(course_copy.gradebook)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    finally:
+        db.close()
