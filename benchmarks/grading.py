@@ -5,6 +5,7 @@ Run from the repository root (``make bench``; ``make bench BENCH_ARGS="…"``)::
 
     python -m benchmarks.grading [--lessons 1 2 3] [--students-per-lesson 40]
                                  [--jobs 1 2] [--grade-arg=--unsafe-no-sandbox]
+                                 [--variant= --variant=--unsafe-no-sandbox]
 
 Runs, each in its own throwaway copy of the course holding the same
 submissions (see :func:`benchmarks.common.synthetic_class`):
@@ -14,8 +15,8 @@ submissions (see :func:`benchmarks.common.synthetic_class`):
    ``nbgrader_config.py``, after ``nbgrader generate_assignment`` registered
    the lessons (that step is not timed);
 2. ``course --root COPY grade LESSONS --jobs N`` for each ``--jobs`` value
-   (timed as a whole: it also registers the lessons, writes feedback,
-   ``grades.csv`` and the report);
+   (and each ``--variant``), timed as a whole: it also registers the
+   lessons, writes feedback, ``grades.csv`` and the report;
 3. the floor: the notebooks autograde executed (the baseline's autograded
    notebooks, outputs cleared), executed with nbclient alone in a process
    pool of ``os.cpu_count()`` workers; wall time.
@@ -338,6 +339,15 @@ def _parser() -> argparse.ArgumentParser:
         help="extra argument for every `course grade` run, e.g. --grade-arg=--unsafe-no-sandbox",
     )
     p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="ARGS",
+        help="repeatable: one more set of `course grade` runs with these extra arguments "
+        "(e.g. --variant= --variant=--unsafe-no-sandbox measures the sandbox's cost); "
+        "the targets are checked on the first",
+    )
+    p.add_argument(
         "--workdir", type=Path, help="where the scratch folder goes (default: the system's)"
     )
     p.add_argument("--keep", action="store_true", help="keep the scratch folder (logs, gradebooks)")
@@ -369,12 +379,15 @@ def main(argv: list[str] | None = None) -> int:
         print("baseline: nbgrader autograde …", flush=True)
         base, graded = baseline(scratch / "baseline", work, lessons)
         runs.append(base)
-        by_jobs = {}
-        for jobs in args.jobs:
-            print(f"course grade --jobs {jobs} …", flush=True)
-            run = course_grade(scratch / f"jobs{jobs}", work, lessons, jobs, args.grade_arg)
-            runs.append(run)
-            by_jobs[jobs] = run
+        by_jobs: dict[int, Run] = {}
+        variants = args.variant or [""]
+        for v, variant in enumerate(variants):
+            extra = [*args.grade_arg, *shlex.split(variant)]
+            for jobs in args.jobs:
+                print(f"course grade --jobs {jobs} {shlex.join(extra)} …", flush=True)
+                run = course_grade(scratch / f"jobs{jobs}-{v}", work, lessons, jobs, extra)
+                runs.append(run)
+                by_jobs.setdefault(jobs, run)  # the targets are checked on the first variant
         print("floor: nbclient …", flush=True)
         bottom, per_notebook = floor(scratch / "floor", graded, work, timeout)
         runs.append(bottom)
