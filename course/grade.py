@@ -12,8 +12,10 @@ The pipeline, in order:
    a failure is recorded and the run goes on), read the scores back from
    the gradebook, then nbgrader's GenerateFeedback with the hidden tests
    removed (:class:`course.feedback.Feedback`);
-4. export ``grades.csv`` (nbgrader's CSV format) and the triage list
-   ``reports/outcomes.csv``.
+4. export ``grades.csv`` (nbgrader's CSV format), the triage list
+   ``reports/outcomes.csv`` and the instructor's report
+   (:mod:`course.report`: ``reports/index.html`` and a page per lesson);
+5. check the gradebook with SQLite's ``PRAGMA integrity_check``.
 
 Every submission ends with an :class:`Outcome`: ``graded``,
 ``needs manual grading`` (with the reason) or ``missing``.
@@ -392,6 +394,9 @@ def grade(
                 _report(progress, len(finished), len(todo), outcome)
         outcomes = [finished[pair] for pair in todo]
         _export(course, outcomes)
+        from .report import write_reports
+
+        write_reports(course, outcomes)
         integrity = check_gradebook(course)
         if integrity != "ok":
             raise CourseError(f"{course.gradebook} failed its integrity check: {integrity}")

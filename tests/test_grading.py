@@ -406,3 +406,17 @@ def test_one_worker_gives_the_same_grades_as_two(graded, course_copy):
         assert db.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     finally:
         db.close()
+
+
+def test_the_report_covers_every_lesson_and_the_triage_list(graded):
+    """Does grading write the instructor's report (a page per lesson with charts and the triage list) and print the summary?"""
+    course = graded["course"]
+    index = (course.reports / "index.html").read_text(encoding="utf-8")
+    for lesson in course.lessons():
+        page = (course.reports / f"{lesson}.html").read_text(encoding="utf-8")
+        assert f"{lesson}.html" in index
+        assert page.count("data:image/png;base64,") == 2, lesson
+    page = (course.reports / f"{graded['lesson']}.html").read_text(encoding="utf-8")
+    for student in ("loop-ignoring-sigint", "os-exit", "invalid-json", "missing", "symlink"):
+        assert student in page, f"{student} missing from the triage list"
+    assert "report: " in graded["result"].stdout
