@@ -112,6 +112,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from .lab import LabSetup, exec_lab
+
+    setup = LabSetup(_course(args), instructor=args.instructor)
+    exec_lab(setup, port=args.port, ip=args.ip, open_browser=not args.no_browser)
+    return 0  # not reached: exec_lab replaces this process
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -165,7 +173,20 @@ def _parser() -> argparse.ArgumentParser:
     p = add("demo", _cmd_demo, "synthesise a demo class into submitted/ and grade it")
     p.add_argument("--timeout", type=int, help="per-cell timeout in seconds")
     _add_jobs(p)
+    _add_lab(sub)
     return parser
+
+
+def _add_lab(sub) -> None:
+    help = "start JupyterLab set up for a student (release/) or, with --instructor, an instructor"
+    p = sub.add_parser("lab", help=help, description=help)
+    p.set_defaults(func=_cmd_lab)
+    p.add_argument(
+        "--instructor", action="store_true", help="course root, formgrader and all nbgrader panels"
+    )
+    p.add_argument("--port", type=_positive, help="port to serve on (default: Jupyter's, 8888)")
+    p.add_argument("--ip", help="address to serve on (default: Jupyter's, localhost)")
+    p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
 
 
 def _add_jobs(p: argparse.ArgumentParser) -> None:
