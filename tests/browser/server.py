@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,7 +36,8 @@ class LabServer:
 
     Side effects: :meth:`start` runs a server process whose output goes to
     ``log``; it writes its private Jupyter folders under ``<root>/.lab/``.
-    :meth:`stop` ends it (SIGTERM, which also shuts down its kernels).
+    :meth:`stop` ends it (SIGTERM, which also shuts down its kernels); so
+    does the death of this process, where util-linux's ``setpriv`` exists.
     """
 
     def __init__(self, root: Path, *, instructor: bool, log: Path) -> None:
@@ -66,6 +68,9 @@ class LabServer:
         self.port = _free_port()
         args = [str(BIN / "course"), "lab", "--port", str(self.port), "--ip", "127.0.0.1"]
         args += ["--no-browser", *(["--instructor"] if self.instructor else [])]
+        setpriv = shutil.which("setpriv")
+        if setpriv:  # the server goes too if pytest dies without tearing down
+            args = [setpriv, "--pdeathsig", "TERM", "--", *args]
         env = dict(os.environ, JUPYTER_TOKEN=self.token)
         env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
         with self.log.open("wb") as out:
