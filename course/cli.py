@@ -79,21 +79,48 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 def _print_results(outcomes, course: Course) -> None:
     from .grade import format_table
+    from .report import summary
 
     print(format_table(outcomes))
     print(f"\ngrades: {course.root / 'grades.csv'}")
     print(f"triage list: {course.reports / 'outcomes.csv'}")
     print(f"feedback: {course.feedback}/<student>/<lesson>/")
+    print()
+    print(summary(outcomes, course.reports))
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
     from .grade import grade
 
     course = _course(args)
+    _warn_unsafe(args)
     outcomes = grade(
-        course, args.lessons, students=args.students, timeout=args.timeout, jobs=args.jobs
+        course,
+        args.lessons,
+        students=args.students,
+        timeout=args.timeout,
+        jobs=args.jobs,
+        sandbox=not args.unsafe_no_sandbox,
     )
     _print_results(outcomes, course)
+    return 0
+
+
+def _warn_unsafe(args: argparse.Namespace) -> None:
+    if args.unsafe_no_sandbox:
+        print(
+            "course: WARNING: --unsafe-no-sandbox: student code runs with your rights, "
+            "unconfined (it can read source/, change the gradebook, use the network)",
+            file=sys.stderr,
+        )
+
+
+def _cmd_sandbox(args: argparse.Namespace) -> int:
+    from .sandbox import Sandbox
+
+    with Sandbox(1) as box:
+        box.trial()
+    print("the sandbox works here: student code can be graded safely")
     return 0
 
 
@@ -101,7 +128,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from .demo import demo
 
     course = _course(args)
-    outcomes, problems = demo(course, args.lessons, timeout=args.timeout, jobs=args.jobs)
+    _warn_unsafe(args)
+    outcomes, problems = demo(
+        course,
+        args.lessons,
+        timeout=args.timeout,
+        jobs=args.jobs,
+        sandbox=not args.unsafe_no_sandbox,
+    )
     _print_results(outcomes, course)
     if problems:
         print("\ndemo students that did not score as designed:", file=sys.stderr)
@@ -170,9 +204,13 @@ def _parser() -> argparse.ArgumentParser:
         "--timeout", type=int, help="per-cell timeout in seconds (default: nbgrader_config.py)"
     )
     _add_jobs(p)
+    _add_unsafe(p)
     p = add("demo", _cmd_demo, "synthesise a demo class into submitted/ and grade it")
     p.add_argument("--timeout", type=int, help="per-cell timeout in seconds")
     _add_jobs(p)
+    _add_unsafe(p)
+    help = "check that student code can be sandboxed on this machine (a trial run)"
+    sub.add_parser("sandbox", help=help, description=help).set_defaults(func=_cmd_sandbox)
     _add_lab(sub)
     return parser
 
@@ -187,6 +225,14 @@ def _add_lab(sub) -> None:
     p.add_argument("--port", type=_positive, help="port to serve on (default: Jupyter's, 8888)")
     p.add_argument("--ip", help="address to serve on (default: Jupyter's, localhost)")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+
+
+def _add_unsafe(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="run student code without the sandbox, with your rights (trusted notebooks only)",
+    )
 
 
 def _add_jobs(p: argparse.ArgumentParser) -> None:
