@@ -60,8 +60,8 @@ $(KSTAMP): constraints.txt | $(STAMP)
 	@touch $@
 
 test: $(STAMP) sandbox
-	$(BIN)/ruff check course tests
-	$(BIN)/ruff format --check course tests
+	$(BIN)/ruff check course tests benchmarks
+	$(BIN)/ruff format --check course tests benchmarks
 	$(BIN)/python -m pytest
 
 build: $(STAMP)

@@ -14,6 +14,9 @@ from __future__ import annotations
 import os
 import re
 
+from nbconvert.exporters import HTMLExporter, TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbconvert.writers import FilesWriter
 from nbgrader.converters import GenerateFeedback
@@ -21,7 +24,7 @@ from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
 from . import notebooks as nbs
 
-__all__ = ["Feedback", "HideHiddenTests", "hide_hidden_tests"]
+__all__ = ["FastHTMLExporter", "Feedback", "HideHiddenTests", "hide_hidden_tests"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _CELL_LINE = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>),\s*line (\d+)")
@@ -72,6 +75,36 @@ class HideHiddenTests(NbGraderPreprocessor):
         return cell, resources
 
 
+_NO_ALT = re.compile(r"<img(?![^>]*\balt=)")
+_FOCUSABLE = re.compile(
+    r'<div class="[^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*"(?![^>]*\btabindex=)'
+)
+
+
+class FastHTMLExporter(HTMLExporter):
+    """nbconvert's HTML exporter, with its accessibility touches (alt text
+    on images that have none, input and output areas focusable) made with
+    two regular expressions instead of a BeautifulSoup parse of the whole
+    page, which cost 0.2-0.8 s per feedback page."""
+
+    def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        highlight_code = self.filters.get(
+            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+        )
+        resources = self._init_resources(resources)
+        filter_data_type = WidgetsDataTypeFilter(
+            notebook_metadata=self._nb_metadata, parent=self, resources=resources
+        )
+        self.register_filter("highlight_code", highlight_code)
+        self.register_filter("filter_data_type", filter_data_type)
+        page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        page = _NO_ALT.sub('<img alt="No description has been provided for this image"', page)
+        page = _FOCUSABLE.sub(lambda m: m.group(0) + ' tabindex="0"', page)
+        return page, resources
+
+
 class Feedback(GenerateFeedback):
     """nbgrader's GenerateFeedback with :class:`HideHiddenTests` in its
     pipeline, and one HTML exporter per process.
@@ -85,6 +118,7 @@ class Feedback(GenerateFeedback):
     """
 
     _exporter = None
+    exporter_class = FastHTMLExporter
 
     def __init__(self, coursedir=None, **kwargs):
         super().__init__(coursedir=coursedir, **kwargs)

@@ -257,7 +257,11 @@ def grade_one(
     start = time.perf_counter()
     outcome = Outcome(student, lesson)
     notebook = course.submitted / student / lesson / f"{lesson}.ipynb"
-    overrides: dict[str, object] = {"Execute__timeout": timeout} if timeout else {}
+    # The kernel is killed after the last cell rather than asked to shut down
+    # (0.4-1.4 s saved per submission); nothing of it is kept anyway.
+    overrides: dict[str, object] = {"NotebookClient__shutdown_kernel": "immediate"}
+    if timeout:
+        overrides["Execute__timeout"] = timeout
     config = course.nbgrader_config(**overrides)
     if kernels is not None:
         config.merge(kernels)
@@ -397,10 +401,23 @@ def grade(
         from .report import write_reports
 
         write_reports(course, outcomes)
+        _single_file(course)
         integrity = check_gradebook(course)
         if integrity != "ok":
             raise CourseError(f"{course.gradebook} failed its integrity check: {integrity}")
     return outcomes
+
+
+def _single_file(course: Course) -> None:
+    """Leave the gradebook one self-contained file: the workers use SQLite's
+    WAL mode (:mod:`course.gradebook`); switching back to the default
+    journal folds the ``-wal`` file in and removes it, so copying
+    ``gradebook.db`` alone copies every grade."""
+    db = sqlite3.connect(course.gradebook)
+    try:
+        db.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        db.close()
 
 
 def check_gradebook(course: Course) -> str:

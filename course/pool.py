@@ -55,6 +55,10 @@ def _init_worker(slots: Any, sandbox: Sandbox | None, sockets_root: str) -> None
         _kernels = ipc_config(Path(tempfile.mkdtemp(prefix=f"slot{slot}-", dir=sockets_root)))
     import nbgrader.converters  # noqa: F401  (pay the import once, not per submission)
 
+    from .gradebook import tune
+
+    tune()
+
 
 def _grade(course: Course, lesson: str, student: str, timeout: int | None) -> Outcome:
     return grade_one(course, lesson, student, timeout=timeout, kernels=_kernels, reap=_reap)
