@@ -430,13 +430,24 @@ def check_gradebook(course: Course) -> str:
 
 
 def _report(stream: TextIO, done: int, total: int, outcome: Outcome) -> None:
+    """Progress: on a terminal, one bar for the whole class redrawn in place,
+    with a line kept for each submission that is not plainly graded; in a
+    log (not a terminal), one line per submission."""
     score = "-" if outcome.score is None else f"{outcome.score:g}"
-    print(
+    line = (
         f"[{done:>{len(str(total))}}/{total}] {outcome.lesson} {outcome.student}: "
-        f"{outcome.status} {score}/{outcome.max_score:g} ({outcome.seconds:.1f}s)",
-        file=stream,
-        flush=True,
+        f"{outcome.status} {score}/{outcome.max_score:g} ({outcome.seconds:.1f}s)"
     )
+    if not stream.isatty():
+        print(line, file=stream, flush=True)
+        return
+    if outcome.status != GRADED or outcome.reasons:
+        print(f"\r\x1b[K{line}: {outcome.reason}", file=stream)
+    width = 30
+    filled = width * done // total
+    bar = "#" * filled + "-" * (width - filled)
+    end = "\n" if done == total else ""
+    print(f"\r\x1b[Kgrading [{bar}] {done}/{total}", end=end, file=stream, flush=True)
 
 
 def format_table(outcomes: list[Outcome]) -> str:
