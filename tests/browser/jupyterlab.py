@@ -244,10 +244,34 @@ def check_explorers(scope: Locator, timeout: float = 60) -> tuple[int, list[str]
                 f"{name} has {control.count()} {CONTROL} and {result.count()} {RESULT} (want 1 each)"
             )
             continue
-        before = result.inner_text()
+        before = _settled_text(result)
         action = _change(control)
         try:
             expect(result).not_to_have_text(before, timeout=timeout * 1000)
         except AssertionError:
             problems.append(f"{name}: {action}, but its result did not change in {timeout:.0f} s")
+            continue
+        # The result may change in steps (a "working" note first): judge the
+        # text the explorer settles on, once the kernel is idle again.
+        expect(kernel_status(scope.page)).to_have_text(
+            re.compile(r"\| Idle$"), timeout=timeout * 1000
+        )
+        after = _settled_text(result)
+        if after == before:
+            problems.append(f"{name}: {action}; its result changed, then went back to {before!r}")
     return count, problems
+
+
+def _settled_text(locator: Locator, timeout: float = 30) -> str:
+    """The locator's text content once it is not empty and the same twice in
+    a row, half a second apart."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        text = locator.text_content() or ""  # rendered or not (off-screen cells)
+        if text.strip() and text == last:
+            return text
+        if time.monotonic() > deadline:
+            raise AssertionError(f"text did not settle in {timeout:.0f} s: {text!r}")
+        last = text
+        locator.page.wait_for_timeout(500)

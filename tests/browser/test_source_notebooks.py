@@ -79,6 +79,9 @@ def test_source_notebook_runs_in_the_browser(lesson, runner, request):
     problems += widget_problems
     if shows_explorers(runner.root / path) and not found:
         problems.append(f"{path} uses course.explore, but no .course-explorer widget is shown")
+    if found:  # the evidence: the last explorer after its change
+        nb.panel.locator(".course-explorer").last.scroll_into_view_if_needed()
+    print(f"{path}: {found} explorer(s) checked")
     snap(nb.page, request)
     assert not problems, "\n".join(problems)
 
