@@ -3,9 +3,10 @@
 Each set-up gets private Jupyter folders under ``<course root>/.lab/<set-up>/``
 (git-ignored), written afresh at every start:
 
-* ``config/`` is ``JUPYTER_CONFIG_DIR``: it replaces ``~/.jupyter``, so
-  neither the user's global configuration nor the virtual environment's is
-  read from or written to for what this module decides;
+* ``config/`` is ``JUPYTER_CONFIG_DIR``: it takes the place of
+  ``~/.jupyter``, which is neither read nor written; the virtual
+  environment's own configuration (which enables the extensions) is still
+  read, never written, and the set-up's files override it;
 * ``data/`` is ``JUPYTER_DATA_DIR`` and ``runtime/`` is
   ``JUPYTER_RUNTIME_DIR`` (server info files and kernel connection files).
 
@@ -20,8 +21,8 @@ What the two set-ups differ in (ids from ``jupyter labextension list`` and
 
 Both: nbgrader's exchange is ``<course root>/.lab/exchange/`` (shared by the
 two set-ups, so the Assignment List works on one machine instead of
-reporting a missing ``/srv/nbgrader/exchange``); JupyterLab's news and update checks are off (no pop-up on first
-start), and the only kernel is ``python3`` running this interpreter (the
+reporting a missing ``/srv/nbgrader/exchange``); JupyterLab's news and
+update checks are off (no pop-up on first start); and the only kernel is ``python3`` running this interpreter (the
 course's virtual environment), whatever other kernels the user has.
 The server runs in the course root, so nbgrader's *Validate* reads the
 course's ``nbgrader_config.py``.
