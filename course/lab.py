@@ -22,8 +22,9 @@ What the two set-ups differ in (ids from ``jupyter labextension list`` and
 Both: nbgrader's exchange is ``<course root>/.lab/exchange/`` (shared by the
 two set-ups, so the Assignment List works on one machine instead of
 reporting a missing ``/srv/nbgrader/exchange``); JupyterLab's news and
-update checks are off (no pop-up on first start); and the only kernel is ``python3`` running this interpreter (the
-course's virtual environment), whatever other kernels the user has.
+update checks are off (no pop-up on first start); and the only kernel is
+``python3`` running this interpreter (the course's virtual environment),
+whatever other kernels the user has.
 The server runs in the course root, so nbgrader's *Validate* reads the
 course's ``nbgrader_config.py``.
 """
