@@ -17,7 +17,7 @@ export COURSE_KERNEL_VENV := $(KERNEL_VENV)
 
 help:
 	@echo "make demo    build release/ and grade the bundled demo class (start here)"
-	@echo "make test    the whole test suite (lint, unit, notebooks, release, grading)"
+	@echo "make test    the whole test suite (lint, unit, notebooks, release, grading, robustness, browser)"
 	@echo "make sandbox install what grading in the sandbox needs (bubblewrap, kernel venv), then try it"
 	@echo "make build   regenerate release/ from source/"
 	@echo "make check   lint source/, check release/ is in sync, run the validator"

@@ -8,7 +8,7 @@ import pytest
 
 from .conftest import run_course
 
-COMMANDS = ["build", "check", "record", "grade", "demo", "sandbox"]
+COMMANDS = ["build", "check", "record", "grade", "demo", "sandbox", "lab"]
 
 
 def test_help_lists_every_command():
