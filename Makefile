@@ -62,7 +62,7 @@ $(KSTAMP): constraints.txt | $(STAMP)
 test: $(STAMP) sandbox
 	$(BIN)/ruff check course tests benchmarks
 	$(BIN)/ruff format --check course tests benchmarks
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=15
 
 build: $(STAMP)
 	$(BIN)/course build
@@ -76,7 +76,7 @@ record: $(STAMP)
 lab: $(STAMP)
 	$(BIN)/course lab
 
-bench: $(STAMP)
+bench: $(STAMP) sandbox
 	$(BIN)/python -m benchmarks.grading $(BENCH_ARGS)
 
 lock:

@@ -118,8 +118,8 @@ ATTACKS = [
         printed=("RMTREE-BLOCKED",),
     ),
     Attack(
-        "rmtree-own-folder",  # self-harm only: the student's own copy goes
-        _try("RMOWN", "shutil.rmtree('..', ignore_errors=True)\nos.listdir('..')"),
+        "rmtree-own-folder",  # self-harm only: the student's own copy goes, nothing else
+        "import shutil\nshutil.rmtree('..', ignore_errors=True)",
         full_marks=False,
     ),
     Attack(

@@ -363,7 +363,7 @@ def test_grades_csv_and_table_cover_everyone(graded):
         rows = list(csv.DictReader(f))
     assert {"assignment", "student_id", "score", "max_score"} <= set(rows[0])
     students = {r["student_id"] for r in rows}
-    assert {"reference", "blank", "pass", "hang", "edited-test", "deleted-test"} <= students
+    assert {"reference", "blank", "pass", "loop", "edited-test", "deleted-test"} <= students
     table = graded["result"].stdout
     for student, _lesson in graded["outcomes"]:
         assert student in table
