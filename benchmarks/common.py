@@ -7,11 +7,12 @@ Only :func:`copy_course` and :func:`write_class` write to the disk.
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import sys
 from pathlib import Path
 
+from course import synth
+from course.grade import check_gradebook
 from course.paths import Course
 from course.synth import load_mutants, student_notebook, write_submission
 
@@ -35,18 +36,11 @@ Score = dict[tuple[str, str, str], float | None]
 
 
 def copy_course(dest: Path) -> Course:
-    """Copy what a course root needs (config, source/, release/, mutants)
-    into ``dest`` (as tests/conftest.py does); run-time folders are left out.
+    """Copy this repository's course into ``dest`` (:func:`course.synth.copy_course`).
 
     Side effects: creates ``dest`` and writes the copy there.
     """
-    ignore = shutil.ignore_patterns("_scratch", ".ipynb_checkpoints", "__pycache__")
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(REPO / "source", dest / "source", ignore=ignore)
-    shutil.copytree(REPO / "release", dest / "release", ignore=ignore)
-    shutil.copytree(REPO / "tests" / "mutants", dest / "tests" / "mutants")
-    return Course(dest)
+    return synth.copy_course(Course(REPO), dest)
 
 
 def synthetic_class(
@@ -108,11 +102,7 @@ def gradebook_scores(gradebook: Path) -> Score:
 
 def integrity_check(gradebook: Path) -> str:
     """SQLite's ``PRAGMA integrity_check`` of the gradebook (``"ok"`` when sound)."""
-    db = sqlite3.connect(f"file:{gradebook}?mode=ro", uri=True)
-    try:
-        return "; ".join(row[0] for row in db.execute("PRAGMA integrity_check"))
-    finally:
-        db.close()
+    return check_gradebook(Course(gradebook.parent))
 
 
 def run_env() -> dict[str, str]:

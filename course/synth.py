@@ -21,6 +21,7 @@ disk.
 from __future__ import annotations
 
 import copy
+import shutil
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,7 @@ from .paths import Course, CourseError
 
 __all__ = [
     "Mutant",
+    "copy_course",
     "demo_class",
     "load_mutants",
     "student_notebook",
@@ -153,3 +155,19 @@ def demo_class(course: Course, lessons: list[str]) -> dict[str, dict[str, object
                 lesson: student_notebook(course, lesson, "reference", mutant.replace)
             }
     return students
+
+
+def copy_course(source: Course, dest: Path) -> Course:
+    """Copy what a course root needs to be built and graded (its
+    ``nbgrader_config.py``, ``source/``, ``release/`` and
+    ``tests/mutants/``) into ``dest``; run-time folders are left out.
+
+    Side effects: creates ``dest`` and writes the copy there.
+    """
+    ignore = shutil.ignore_patterns("_scratch", ".ipynb_checkpoints", "__pycache__")
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(source.root / "nbgrader_config.py", dest / "nbgrader_config.py")
+    shutil.copytree(source.source, dest / "source", ignore=ignore)
+    shutil.copytree(source.release, dest / "release", ignore=ignore)
+    shutil.copytree(source.root / "tests" / "mutants", dest / "tests" / "mutants")
+    return Course(dest)

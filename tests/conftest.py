@@ -4,13 +4,13 @@ runner for the real `course` command."""
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from course import synth
 from course.paths import Course
 
 REPO = Path(__file__).resolve().parent.parent
@@ -18,14 +18,9 @@ BIN = Path(sys.executable).parent
 
 
 def copy_course(dest: Path) -> Course:
-    """Copy what a course root needs (config, source/, release/, mutants)
+    """Copy this repository's course (config, source/, release/, mutants)
     into ``dest``; run-time folders are left out."""
-    ignore = shutil.ignore_patterns("_scratch", ".ipynb_checkpoints", "__pycache__")
-    shutil.copy2(REPO / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(REPO / "source", dest / "source", ignore=ignore)
-    shutil.copytree(REPO / "release", dest / "release", ignore=ignore)
-    shutil.copytree(REPO / "tests" / "mutants", dest / "tests" / "mutants")
-    return Course(dest)
+    return synth.copy_course(Course(REPO), dest)
 
 
 def run_course(
