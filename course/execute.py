@@ -7,17 +7,24 @@ of every output message as it arrives and keeps at most
 ``output_limit`` bytes per cell, replacing the rest with one note. Error
 outputs are always kept (shortened), so a failing test cell still fails.
 Widget state is not stored: nothing is graded through widgets.
+
+With ``seal_sockets`` (set by :meth:`course.sandbox.Sandbox.config`), the
+folder of the kernel's IPC sockets, which the sandboxed kernel needed to
+write while it created them, is made read-only for it as soon as the kernel
+is ready: it lies on the real disk, outside the size-limited tmpfs.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 from typing import Any
 
 from nbformat.notebooknode import NotebookNode
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
-from traitlets import Integer
+from traitlets import Bool, Integer
 
 __all__ = ["CappedExecute"]
 
@@ -40,6 +47,18 @@ class CappedExecute(Execute):
     output_limit = Integer(
         1_000_000, help="Bytes of output kept per cell; the rest is replaced by a note."
     ).tag(config=True)
+
+    seal_sockets = Bool(
+        False, help="Make the IPC socket folder read-only for the kernel once it is ready."
+    ).tag(config=True)
+
+    def start_new_kernel_client(self) -> Any:
+        client = super().start_new_kernel_client()
+        if self.seal_sockets and self.km is not None and self.km.transport == "ipc":
+            os.chmod(
+                Path(self.km.ip).parent, 0o755
+            )  # owned by root: the kernel's uid cannot undo it
+        return client
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("store_widget_state", False)

@@ -230,6 +230,7 @@ class Sandbox:
         assert self.run_dir is not None, "the sandbox is not open"
         config = Config()
         config.Execute.kernel_name = _kernel_name(slot)
+        config.CappedExecute.seal_sockets = True
         config.KernelManager.transport = "ipc"
         config.KernelManager.ip = str(self.run_dir / f"slot{slot}" / "sockets" / "kernel")
         return config
@@ -250,7 +251,7 @@ class Sandbox:
         return notes
 
     def trial(self) -> None:
-        """Start a sandboxed Python in slot 0 and check what it can see, or
+        """Start a sandboxed Python in slot 0 that imports ipykernel, or
         raise :class:`SandboxUnavailable` with bwrap's own words (e.g. no
         user namespaces)."""
         assert self.run_dir is not None
@@ -261,7 +262,7 @@ class Sandbox:
                 self.kernel_venv,
                 self.limits,
                 Path(wd),
-                python_args=["-c", "import ipykernel, sys; print(sys.prefix)"],
+                python_args=["-c", "import ipykernel"],
             )
             _stage(Path(wd), self._slot(0))
             done = subprocess.run(
@@ -381,7 +382,10 @@ def launch(argv: list[str]) -> NoReturn:
         sys.exit(f"course.sandbox: kernel sockets must be in {sockets}, not {connection['ip']}")
     wd = Path.cwd()
     _stage(wd, slot)
-    os.chown(sockets, uid, uid)
+    # Root keeps the folder; the kernel may create its sockets there until it
+    # is ready, then CappedExecute (seal_sockets) closes it again.
+    os.chown(sockets, 0, 0)
+    os.chmod(sockets, 0o777)
     inside = sockets / "connection.json"
     inside.unlink(missing_ok=True)
     fd = os.open(inside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)

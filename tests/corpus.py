@@ -146,6 +146,16 @@ ATTACKS = [
         printed=("WRITE-BLOCKED",),
     ),
     Attack(
+        "write-socket-folder",  # the one real folder the kernel had to write to
+        _try(
+            "SOCKDIR",
+            "argv = open('/proc/self/cmdline').read().split('\\0')\n"
+            "folder = os.path.dirname(argv[argv.index('-f') + 1])\n"
+            "open(os.path.join(folder, 'filler.bin'), 'wb').write(b'x' * 2**20)",
+        ),
+        printed=("SOCKDIR-BLOCKED PermissionError",),
+    ),
+    Attack(
         "fill-disk",
         _try(
             "DISK",
