@@ -368,9 +368,11 @@ def launch(argv: list[str]) -> NoReturn:
     submission folder): ``RUN_DIR SLOT CONNECTION_FILE [KERNEL ARGS...]``.
 
     Side effects: copies the submission folder to the slot's staging
-    folder, gives the slot's socket folder and a private copy of the
-    connection file to the slot's uid, joins the slot's cgroups, then
-    replaces this process with the sandboxed kernel.
+    folder, opens the slot's socket folder (mode 0777, root's, until
+    :class:`course.execute.CappedExecute` seals it once the kernel is
+    ready), writes a private copy of the connection file owned by the
+    slot's uid, joins the slot's cgroups, then replaces this process with
+    the sandboxed kernel.
     """
     run_dir, slot_no, connection_file, *extra = argv
     runs = json.loads((Path(run_dir) / "sandbox.json").read_text(encoding="utf-8"))
