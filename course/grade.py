@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import fcntl
+import functools
 import json
 import os
 import sqlite3
@@ -171,16 +172,27 @@ def _explain(error: str) -> str:
     return error
 
 
+@functools.lru_cache(maxsize=64)
+def _given(release: Path, mtime_ns: int) -> dict[str, tuple[str, bool]]:
+    """grade id -> (text, is an answer cell) for the nbgrader cells of the
+    release notebook at ``release`` (read once per version of the file)."""
+    return {
+        nbs.grade_id(c): (nbs.cell_text(c), nbs.is_solution(c))
+        for c in nbs.iter_nbgrader_cells(nbs.read(release))
+    }
+
+
+def _release_cells(course: Course, lesson: str) -> dict[str, tuple[str, bool]]:
+    path = course.release_notebook(lesson)
+    return _given(path, path.stat().st_mtime_ns)
+
+
 def tampering(course: Course, lesson: str, path: Path) -> list[str]:
     """What a student changed that they were not meant to: locked cells
     (set-up and tests) edited or deleted, compared with the release notebook
     they were given. nbgrader restores such cells before grading; this says
     that it happened."""
-    given = {
-        nbs.grade_id(c): nbs.cell_text(c)
-        for c in nbs.iter_nbgrader_cells(nbs.read(course.release_notebook(lesson)))
-        if not nbs.is_solution(c)
-    }
+    given = {g: text for g, (text, answer) in _release_cells(course, lesson).items() if not answer}
     handed_in = {nbs.grade_id(c): nbs.cell_text(c) for c in nbs.iter_nbgrader_cells(nbs.read(path))}
     notes = []
     deleted = sorted(set(given) - set(handed_in))
@@ -266,11 +278,7 @@ def grade_one(
     if kernels is not None:
         config.merge(kernels)
     refused = _links(notebook.parent)
-    answers = {
-        nbs.grade_id(c)
-        for c in nbs.iter_nbgrader_cells(nbs.read(course.release_notebook(lesson)))
-        if nbs.is_solution(c)
-    }
+    answers = {g for g, (_, answer) in _release_cells(course, lesson).items() if answer}
     problem = refused or _precheck(notebook, answers)
     failed = None
     limits: list[str] = []

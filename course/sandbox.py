@@ -45,6 +45,7 @@ from typing import NoReturn
 from traitlets.config import Config
 
 from .cgroups import CgroupError, SlotGroup
+from .kernels import ipc_config
 from .paths import CourseError
 
 __all__ = ["KERNEL_VENV", "Limits", "Sandbox", "SandboxUnavailable", "launch", "problems"]
@@ -130,6 +131,7 @@ class Sandbox:
         self.run_dir: Path | None = None
         self.groups: list[SlotGroup] = []
         self._saved_path: str | None = None
+        self._slots: list[dict] = []  # as written to sandbox.json, for launch()
 
     # -- set-up and tear-down ---------------------------------------------
     def __enter__(self) -> Sandbox:
@@ -206,6 +208,7 @@ class Sandbox:
             }
             (spec / "kernel.json").write_text(json.dumps(kernel, indent=1), encoding="utf-8")
         (self.run_dir / "sandbox.json").write_text(json.dumps(runs, indent=1), encoding="utf-8")
+        self._slots = runs["slots"]
         self._saved_path = os.environ.get("JUPYTER_PATH")
         share = str(self.run_dir / "share")
         os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (share, self._saved_path) if p)
@@ -228,11 +231,9 @@ class Sandbox:
     def config(self, slot: int) -> Config:
         """nbgrader configuration that runs a slot's kernels in the sandbox."""
         assert self.run_dir is not None, "the sandbox is not open"
-        config = Config()
+        config = ipc_config(self.run_dir / f"slot{slot}" / "sockets")
         config.Execute.kernel_name = _kernel_name(slot)
         config.CappedExecute.seal_sockets = True
-        config.KernelManager.transport = "ipc"
-        config.KernelManager.ip = str(self.run_dir / f"slot{slot}" / "sockets" / "kernel")
         return config
 
     def reap(self, slot: int) -> list[str]:
@@ -275,9 +276,7 @@ class Sandbox:
                 )
 
     def _slot(self, slot: int) -> dict:
-        assert self.run_dir is not None
-        runs = json.loads((self.run_dir / "sandbox.json").read_text(encoding="utf-8"))
-        return runs["slots"][slot]
+        return self._slots[slot]
 
 
 def _kernel_name(slot: int) -> str:

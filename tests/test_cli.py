@@ -54,10 +54,7 @@ def test_two_grading_runs_cannot_overlap(course_copy):
     """Is a second `course grade` on the same course refused while one holds the lock?"""
     import fcntl
 
-    from course.synth import student_notebook, write_submission
-
-    lesson = course_copy.lessons()[0]
-    write_submission(course_copy, "someone", lesson, student_notebook(course_copy, lesson, "blank"))
+    _one_submission(course_copy)
     with open(course_copy.root / ".grading.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         result = run_course("--root", str(course_copy.root), "grade")

@@ -14,15 +14,14 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-__all__ = ["LabServer"]
+from ..conftest import BIN
 
-BIN = Path(sys.executable).parent
+__all__ = ["LabServer"]
 
 
 def _free_port() -> int:
