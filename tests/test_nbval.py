@@ -21,9 +21,11 @@ from course import notebooks as nbs
 from .conftest import REPO
 
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
-#: nbval in strict mode, in a separate pytest, with this environment's kernel.
+#: nbval in strict mode, in a separate pytest, with this environment's kernel,
+#: whose kernels talk over Unix sockets (course.nbval_ipc: no TCP port races
+#: between the two nbval processes that run at once).
 NBVAL = [
-    *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q"),
+    *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "course.nbval_ipc", "-q"),
     *("--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE)),
 ]
 
@@ -121,3 +123,35 @@ def test_bytecode_lessons_do_not_depend_on_pythondontwritebytecode(repo, tmp_pat
         assert re.search(r"\d+ passed", output) and not re.search(r"\d+ (failed|error)", output), (
             output[-2000:]
         )
+
+
+@pytest.mark.slow
+def test_nbval_kernels_talk_over_unix_sockets(tmp_path):
+    """Does course.nbval_ipc give nbval's kernels IPC sockets (and does it matter which)?"""
+    import tempfile
+
+    import nbformat
+
+    code = (
+        "import json, ipykernel.connect\n"
+        "print(json.loads(open(ipykernel.connect.get_connection_file()).read())['transport'])"
+    )
+    cell = nbformat.v4.new_code_cell(code, execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ipc\n")]
+    notebook = tmp_path / "transport.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
+    folders = lambda: set(Path(tempfile.gettempdir()).glob("nbval-kernels-*"))  # noqa: E731
+    before = folders()
+
+    def nbval(cmd: list[str]) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*cmd, str(notebook)], cwd=tmp_path, capture_output=True, text=True, timeout=300
+        )
+
+    with_plugin = nbval(NBVAL)
+    assert with_plugin.returncode == 0, with_plugin.stdout[-3000:]
+    assert folders() == before, "the plugin left its socket folder behind"
+    # The same cell under plain nbval: TCP, so the stored "ipc" no longer matches.
+    at = NBVAL.index("course.nbval_ipc")
+    without = nbval(NBVAL[: at - 1] + NBVAL[at + 1 :])
+    assert without.returncode == 1 and "tcp" in without.stdout, without.stdout[-3000:]

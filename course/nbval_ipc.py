@@ -1,0 +1,100 @@
+"""A pytest plugin: nbval's kernels talk over Unix sockets, not TCP ports.
+
+nbval (0.11) starts every kernel with jupyter_client's defaults: TCP on
+localhost, five ports per kernel, each picked by binding port 0 and letting
+it go again before the kernel binds it. Two nbval processes starting kernels
+at the same moment (``tests/test_nbval.py`` runs one per core) can race for a
+port, and so can any outgoing connection that draws the same ephemeral port.
+In CI this showed up once as "Kernel didn't respond in 60 seconds" on every
+cell of one notebook while the other notebooks of both processes passed.
+Over IPC sockets in a folder private to this pytest process there is nothing
+to race for: the course's own tools (``course.kernels``) already work so.
+
+nbval also sends each kernel's stderr to /dev/null, which left that CI
+failure without a cause; here it goes to a log in the same folder, and a run
+that fails ends with the tail of every kernel log that is not empty.
+
+Use: ``python -m pytest -p course.nbval_ipc --nbval ...``. The report header
+names the socket folder, so a run shows that the plugin was active.
+
+Side effects, for this pytest process only: creates a temporary folder (mode
+0700) for the sockets and kernel logs, removed at the end of the session;
+closes the /dev/null file nbval opens for each kernel; replaces
+``nbval.kernel.KernelManager`` (which nbval's ``start_new_kernel`` looks up
+at call time) with a subclass configured by :func:`course.kernels.ipc_config`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import nbval.kernel
+import pytest
+from jupyter_client.manager import KernelManager
+
+from .kernels import ipc_config
+
+__all__ = ["IPCKernelManager"]
+
+_folder: Path | None = None
+#: Each kernel's stderr log: (the folder it ran in, the open log file).
+_logs: list[tuple[str, BinaryIO]] = []
+
+
+class IPCKernelManager(KernelManager):
+    """nbval's kernel manager, with sockets in this session's private folder."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        if _folder is None:
+            raise RuntimeError("course.nbval_ipc: the socket folder is made in pytest_configure")
+        # jupyter_client numbers IPC sockets ``<ip>-1``, ``<ip>-2``... skipping
+        # files that exist, so kernels started one after another share the prefix.
+        kwargs.setdefault("config", ipc_config(_folder))
+        super().__init__(**kwargs)
+
+    def start_kernel(self, **kwargs: Any) -> None:
+        """Start the kernel with its stderr in a log file instead of /dev/null."""
+        assert _folder is not None
+        devnull = kwargs.pop("stderr", None)
+        if devnull is not None:
+            devnull.close()
+        log = (_folder / f"kernel{len(_logs) + 1}.stderr").open("wb")
+        _logs.append((str(kwargs.get("cwd", "")), log))
+        super().start_kernel(stderr=log, **kwargs)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Make the socket folder and hand nbval the IPC kernel manager."""
+    global _folder
+    _folder = Path(tempfile.mkdtemp(prefix="nbval-kernels-"))
+    nbval.kernel.KernelManager = IPCKernelManager  # type: ignore[misc]
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
+) -> None:
+    """After a failed run, show the tail of every kernel log that is not empty."""
+    if exitstatus == 0:
+        return
+    for cwd, log in _logs:
+        log.flush()
+        text = Path(log.name).read_bytes()[-3000:].decode(errors="replace").strip()
+        if text:
+            terminalreporter.write_sep("-", f"stderr of the kernel started in {cwd}")
+            terminalreporter.write_line(text)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Close the kernel logs and remove the folder."""
+    for _, log in _logs:
+        log.close()
+    if _folder is not None:
+        shutil.rmtree(_folder, ignore_errors=True)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say where the kernels' sockets are (proof that the plugin is active)."""
+    return f"nbval kernels: IPC sockets in {_folder}"
