@@ -22,10 +22,10 @@ from .conftest import REPO
 
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
 #: nbval in strict mode, in a separate pytest, with this environment's kernel,
-#: whose kernels talk over Unix sockets (course.nbval_ipc: no TCP port races
+#: whose kernels talk over Unix sockets (course.nbval_kernels: no TCP port races
 #: between the two nbval processes that run at once).
 NBVAL = [
-    *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "course.nbval_ipc", "-q"),
+    *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "course.nbval_kernels", "-q"),
     *("--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE)),
 ]
 
@@ -127,17 +127,19 @@ def test_bytecode_lessons_do_not_depend_on_pythondontwritebytecode(repo, tmp_pat
 
 @pytest.mark.slow
 def test_nbval_kernels_talk_over_unix_sockets(tmp_path):
-    """Does course.nbval_ipc give nbval's kernels IPC sockets (and does it matter which)?"""
+    """Does course.nbval_kernels give nbval's kernels IPC sockets and a private IPython directory?"""
     import tempfile
 
     import nbformat
 
     code = (
         "import json, ipykernel.connect\n"
-        "print(json.loads(open(ipykernel.connect.get_connection_file()).read())['transport'])"
+        "print(json.loads(open(ipykernel.connect.get_connection_file()).read())['transport'])\n"
+        "history = get_ipython().history_manager.hist_file\n"
+        "print(history.parents[2].name.startswith('nbval-kernels-'))"
     )
     cell = nbformat.v4.new_code_cell(code, execution_count=1)
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ipc\n")]
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ipc\nTrue\n")]
     notebook = tmp_path / "transport.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
     folders = lambda: set(Path(tempfile.gettempdir()).glob("nbval-kernels-*"))  # noqa: E731
@@ -151,7 +153,8 @@ def test_nbval_kernels_talk_over_unix_sockets(tmp_path):
     with_plugin = nbval(NBVAL)
     assert with_plugin.returncode == 0, with_plugin.stdout[-3000:]
     assert folders() == before, "the plugin left its socket folder behind"
-    # The same cell under plain nbval: TCP, so the stored "ipc" no longer matches.
-    at = NBVAL.index("course.nbval_ipc")
+    # The same cell under plain nbval: TCP and ~/.ipython, so the outputs differ.
+    at = NBVAL.index("course.nbval_kernels")
     without = nbval(NBVAL[: at - 1] + NBVAL[at + 1 :])
-    assert without.returncode == 1 and "tcp" in without.stdout, without.stdout[-3000:]
+    assert without.returncode == 1, without.stdout[-3000:]
+    assert "'tcp\\nFalse\\n'" in without.stdout, without.stdout[-3000:]

@@ -1,31 +1,39 @@
-"""A pytest plugin: nbval's kernels talk over Unix sockets, not TCP ports.
+"""A pytest plugin: how nbval's kernels start in the course's checks.
 
-nbval (0.11) starts every kernel with jupyter_client's defaults: TCP on
-localhost, five ports per kernel, each picked by binding port 0 and letting
-it go again before the kernel binds it. Two nbval processes starting kernels
-at the same moment (``tests/test_nbval.py`` runs one per core) can race for a
-port, and so can any outgoing connection that draws the same ephemeral port.
-In CI this showed up once as "Kernel didn't respond in 60 seconds" on every
-cell of one notebook while the other notebooks of both processes passed.
-Over IPC sockets in a folder private to this pytest process there is nothing
-to race for: the course's own tools (``course.kernels``) already work so.
+nbval (0.11) starts every kernel with jupyter_client's defaults, in the
+user's environment. In CI that once gave "Kernel didn't respond in 60
+seconds" on every cell of one notebook (lesson 01) while the other notebooks
+of both nbval processes passed; nbval had sent the kernel's stderr to
+/dev/null, so the cause is not known. This plugin removes the shared state
+that two nbval processes starting kernels at once (``tests/test_nbval.py``
+runs one per core) have in common, and keeps the evidence next time:
 
-nbval also sends each kernel's stderr to /dev/null, which left that CI
-failure without a cause; here it goes to a log in the same folder, and a run
-that fails ends with the tail of every kernel log that is not empty.
+- **IPC sockets, not TCP ports.** jupyter_client picks a kernel's five TCP
+  ports by binding port 0 and letting go before the kernel binds them, so
+  concurrent processes (or any outgoing connection drawing the same
+  ephemeral port) can race for one. Unix sockets in a folder private to this
+  pytest process have nothing to race for; the course's own tools
+  (``course.kernels``) already work so.
+- **A private IPython directory** (``IPYTHONDIR``): kernels no longer share
+  the user's ``~/.ipython`` history database (every cell run was written
+  into it, one SQLite file for all processes) or run its startup files.
+- **Kernel stderr in a log**, whose tail is shown for every kernel that
+  wrote one when the run fails.
 
-Use: ``python -m pytest -p course.nbval_ipc --nbval ...``. The report header
-names the socket folder, so a run shows that the plugin was active.
+Use: ``python -m pytest -p course.nbval_kernels --nbval ...``. The report
+header names the folder, so a run shows that the plugin was active.
 
 Side effects, for this pytest process only: creates a temporary folder (mode
-0700) for the sockets and kernel logs, removed at the end of the session;
-closes the /dev/null file nbval opens for each kernel; replaces
+0700) for the sockets, the IPython directory and the kernel logs, removed at
+the end of the session; sets ``IPYTHONDIR`` in ``os.environ`` (kernels
+inherit it); closes the /dev/null file nbval opens for each kernel; replaces
 ``nbval.kernel.KernelManager`` (which nbval's ``start_new_kernel`` looks up
 at call time) with a subclass configured by :func:`course.kernels.ipc_config`.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -45,11 +53,13 @@ _logs: list[tuple[str, BinaryIO]] = []
 
 
 class IPCKernelManager(KernelManager):
-    """nbval's kernel manager, with sockets in this session's private folder."""
+    """nbval's kernel manager: IPC sockets in this session's folder, stderr logged."""
 
     def __init__(self, **kwargs: Any) -> None:
         if _folder is None:
-            raise RuntimeError("course.nbval_ipc: the socket folder is made in pytest_configure")
+            raise RuntimeError(
+                "course.nbval_kernels: the socket folder is made in pytest_configure"
+            )
         # jupyter_client numbers IPC sockets ``<ip>-1``, ``<ip>-2``... skipping
         # files that exist, so kernels started one after another share the prefix.
         kwargs.setdefault("config", ipc_config(_folder))
@@ -67,9 +77,10 @@ class IPCKernelManager(KernelManager):
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Make the socket folder and hand nbval the IPC kernel manager."""
+    """Make the folder, point IPython at it and hand nbval the kernel manager."""
     global _folder
     _folder = Path(tempfile.mkdtemp(prefix="nbval-kernels-"))
+    os.environ["IPYTHONDIR"] = str(_folder / "ipython")
     nbval.kernel.KernelManager = IPCKernelManager  # type: ignore[misc]
 
 
@@ -97,4 +108,4 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 def pytest_report_header(config: pytest.Config) -> str:
     """Say where the kernels' sockets are (proof that the plugin is active)."""
-    return f"nbval kernels: IPC sockets in {_folder}"
+    return f"nbval kernels: IPC sockets, IPython directory and stderr logs in {_folder}"
