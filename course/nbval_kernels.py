@@ -19,6 +19,12 @@ runs one per core) have in common, and keeps the evidence next time:
   into it, one SQLite file for all processes) or run its startup files.
 - **Kernel stderr in a log**, whose tail is shown for every kernel that
   wrote one when the run fails.
+- **One retry of a kernel start** that fails (no reply within nbval's
+  startup timeout, or the kernel died first). Only the start is retried,
+  never a cell: a notebook whose folder breaks its kernel fails both times.
+  Every retry is listed at the end of the run, one ``RETRIED`` line each,
+  with the failed kernel's stderr (``tests/test_nbval.py`` turns those lines
+  into :class:`course.kernels.KernelStartRetried` warnings in ``make test``'s summary).
 
 Use: ``python -m pytest -p course.nbval_kernels --nbval ...``. The report
 header names the folder, so a run shows that the plugin was active.
@@ -27,8 +33,9 @@ Side effects, for this pytest process only: creates a temporary folder (mode
 0700) for the sockets, the IPython directory and the kernel logs, removed at
 the end of the session; sets ``IPYTHONDIR`` in ``os.environ`` (kernels
 inherit it); closes the /dev/null file nbval opens for each kernel; replaces
-``nbval.kernel.KernelManager`` (which nbval's ``start_new_kernel`` looks up
-at call time) with a subclass configured by :func:`course.kernels.ipc_config`.
+``nbval.kernel.KernelManager`` and ``nbval.kernel.start_new_kernel`` (which
+nbval looks up at call time; nbval is pinned to 0.11) with a subclass
+configured by :func:`course.kernels.ipc_config` and a retrying wrapper.
 """
 
 from __future__ import annotations
@@ -45,11 +52,14 @@ from jupyter_client.manager import KernelManager
 
 from .kernels import ipc_config
 
-__all__ = ["IPCKernelManager"]
+__all__ = ["IPCKernelManager", "start_new_kernel"]
 
 _folder: Path | None = None
 #: Each kernel's stderr log: (the folder it ran in, the open log file).
 _logs: list[tuple[str, BinaryIO]] = []
+#: Each retried start: (what went wrong, the index in _logs of the failed kernel).
+_retries: list[tuple[str, int]] = []
+_start_new_kernel = nbval.kernel.start_new_kernel
 
 
 class IPCKernelManager(KernelManager):
@@ -76,23 +86,42 @@ class IPCKernelManager(KernelManager):
         super().start_kernel(stderr=log, **kwargs)
 
 
+def start_new_kernel(*args: Any, **kwargs: Any) -> Any:
+    """nbval's ``start_new_kernel``, tried a second time if the first fails."""
+    try:
+        return _start_new_kernel(*args, **kwargs)
+    except RuntimeError as error:  # jupyter_client: didn't respond / died before replying
+        _retries.append((f"{kwargs.get('cwd', '')}: {error}", len(_logs) - 1))
+        return _start_new_kernel(*args, **kwargs)
+
+
+def _tail(log: BinaryIO) -> str:
+    log.flush()
+    return Path(log.name).read_bytes()[-3000:].decode(errors="replace").strip()
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Make the folder, point IPython at it and hand nbval the kernel manager."""
     global _folder
     _folder = Path(tempfile.mkdtemp(prefix="nbval-kernels-"))
     os.environ["IPYTHONDIR"] = str(_folder / "ipython")
     nbval.kernel.KernelManager = IPCKernelManager  # type: ignore[misc]
+    nbval.kernel.start_new_kernel = start_new_kernel
 
 
 def pytest_terminal_summary(
     terminalreporter: pytest.TerminalReporter, exitstatus: int, config: pytest.Config
 ) -> None:
-    """After a failed run, show the tail of every kernel log that is not empty."""
+    """List retried kernel starts; after a failed run, show every kernel's stderr."""
+    if _retries:
+        terminalreporter.write_sep("-", f"kernel starts retried: {len(_retries)}")
+        for what, index in _retries:
+            terminalreporter.write_line(f"RETRIED {what}")
+            terminalreporter.write_line(_tail(_logs[index][1]) or "(the kernel wrote no stderr)")
     if exitstatus == 0:
         return
     for cwd, log in _logs:
-        log.flush()
-        text = Path(log.name).read_bytes()[-3000:].decode(errors="replace").strip()
+        text = _tail(log)
         if text:
             terminalreporter.write_sep("-", f"stderr of the kernel started in {cwd}")
             terminalreporter.write_line(text)

@@ -12,6 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -28,6 +29,15 @@ NBVAL = [
     *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "course.nbval_kernels", "-q"),
     *("--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE)),
 ]
+
+
+def _report_retries(output: str) -> None:
+    """Turn course.nbval_kernels' RETRIED lines into warnings in the summary."""
+    from course.kernels import KernelStartRetried
+
+    for line in output.splitlines():
+        if line.startswith("RETRIED "):
+            warnings.warn(KernelStartRetried(line), stacklevel=2)
 
 
 def _snapshot(*folders: Path) -> dict[str, bytes]:
@@ -66,6 +76,7 @@ def test_source_notebooks_pass_nbval_strict_twice_and_leave_nothing(repo, tmp_pa
         outputs = [proc.communicate(timeout=900)[0] for proc in procs]
         counts: dict[str, int] = {}
         for proc, output in zip(procs, outputs, strict=True):
+            _report_retries(output)
             assert proc.returncode == 0, f"nbval run {run} failed:\n{output[-6000:]}"
             for n, kind in re.findall(r"(\d+) (passed|skipped|failed|errors?)", output):
                 counts[kind] = counts.get(kind, 0) + int(n)
@@ -119,6 +130,7 @@ def test_bytecode_lessons_do_not_depend_on_pythondontwritebytecode(repo, tmp_pat
         )
     for name, proc in procs.items():
         output = proc.communicate(timeout=900)[0]
+        _report_retries(output)
         assert proc.returncode == 0, f"PYTHONDONTWRITEBYTECODE {name}:\n{output[-6000:]}"
         assert re.search(r"\d+ passed", output) and not re.search(r"\d+ (failed|error)", output), (
             output[-2000:]
@@ -158,3 +170,39 @@ def test_nbval_kernels_talk_over_unix_sockets(tmp_path):
     without = nbval(NBVAL[: at - 1] + NBVAL[at + 1 :])
     assert without.returncode == 1, without.stdout[-3000:]
     assert "'tcp\\nFalse\\n'" in without.stdout, without.stdout[-3000:]
+
+
+@pytest.mark.slow
+def test_a_kernel_start_that_hangs_is_retried_once_and_reported(tmp_path):
+    """Is a kernel that does not start retried once and listed, and a folder that always hangs its kernel still a failure?"""
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("print('hello')", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
+    notebook = tmp_path / "hello.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
+    # ipykernel imports the `comm` package before it answers (nbval's own
+    # process does not); a module of that name on PYTHONPATH comes first.
+    shadows = tmp_path / "shadows"
+    shadows.mkdir()
+    shadow = shadows / "comm.py"
+    cmd = [*NBVAL, "--nbval-kernel-startup-timeout", "5", str(notebook)]
+    env = {**os.environ, "PYTHONPATH": str(shadows)}
+
+    def nbval() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    shadow.write_text(
+        "import os, sys, time\nos.remove(__file__)\nprint('stuck once', file=sys.stderr)\ntime.sleep(600)\n"
+    )
+    once = nbval()
+    assert once.returncode == 0, once.stdout[-3000:]
+    assert once.stdout.count("RETRIED ") == 1, once.stdout[-3000:]
+    assert "didn't respond in 5 seconds" in once.stdout and "stuck once" in once.stdout
+
+    shadow.write_text("import time\ntime.sleep(600)\n")
+    always = nbval()
+    assert always.returncode == 1, always.stdout[-3000:]
+    assert always.stdout.count("RETRIED ") == 1, always.stdout[-3000:]
