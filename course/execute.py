@@ -6,7 +6,9 @@ memory until the cell times out. :class:`CappedExecute` counts the bytes
 of every output message as it arrives and keeps at most
 ``output_limit`` bytes per cell, replacing the rest with one note. Error
 outputs are always kept (shortened), so a failing test cell still fails.
-Widget state is not stored: nothing is graded through widgets.
+Widget state is not stored: nothing is graded through widgets. The kernel
+itself loads :mod:`course.outcap`, which stops a print flood at its source
+before it fills the kernel's buffers.
 
 With ``seal_sockets`` (set by :meth:`course.sandbox.Sandbox.config`), the
 folder of the kernel's IPC sockets, which the sandboxed kernel needed to
@@ -27,6 +29,9 @@ from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
 __all__ = ["CappedExecute"]
+
+#: The kernel argument that loads :mod:`course.outcap`.
+OUTCAP = "--ext=course.outcap"
 
 
 def _size(content: dict[str, Any]) -> int:
@@ -63,6 +68,8 @@ class CappedExecute(Execute):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("store_widget_state", False)
         super().__init__(*args, **kwargs)
+        if OUTCAP not in self.extra_arguments:  # whatever else is configured
+            self.extra_arguments = [*self.extra_arguments, OUTCAP]
         self._used: dict[int, int] = {}
 
     def output(

@@ -20,7 +20,8 @@ namespace ends with it, so no process outlives the notebook.
 The kernel environment (``KERNEL_VENV``, made by ``make sandbox`` from
 Debian's ``/usr/bin/python3``, world-readable because the slot's uid cannot
 enter ``/root``) holds ipykernel and ipywidgets; the course's run-time
-helpers (:mod:`course.lesson`, :mod:`course.explore`) are copied in per run.
+helpers (:mod:`course.lesson`, :mod:`course.explore`) and the kernel's
+output cap (:mod:`course.outcap`) are copied in per run.
 
 Pitfalls handled (found on these machines): ipykernel exits at start unless
 ``JPY_PARENT_PID`` is unset (the environment is cleared); a SIGINT to the
@@ -58,7 +59,7 @@ UID_BASE = 3_000_000
 #: What the sandbox needs from the machine.
 TOOLS = ("bwrap", "setpriv", "prlimit")
 #: The run-time part of the course package, copied into the sandbox.
-RUNTIME = ("__init__.py", "lesson.py", "explore")
+RUNTIME = ("__init__.py", "lesson.py", "outcap.py", "explore")
 #: Where the submission (read-only copy) appears inside the sandbox.
 SUBMISSION = "/run/submission"
 #: The folder the kernel works in, inside the sandbox: a writable,

@@ -25,7 +25,6 @@ class Attack:
     status: str = "graded"  # the outcome recorded for the submission
     full_marks: bool = True  # the reference answers still earn everything
     reason: tuple[str, ...] = ()  # words the recorded reason must contain
-    reason_any: tuple[str, ...] = ()  # the reason must contain one of these
     printed: tuple[str, ...] = field(default=())  # markers the graded notebook must show
 
 
@@ -176,12 +175,9 @@ ATTACKS = [
     Attack(
         "print-flood",
         "while True:\n    print('spam ' * 2000)",
-        # ipykernel gathers printed text for 0.2 s between flushes, then copies
-        # it to send: on a busy machine the flood can take the kernel to the
-        # 1 GiB limit before the 5 s timeout (seen once in about ten runs).
-        status="",
-        full_marks=False,
-        reason_any=("timed out", "out of memory"),
+        # Without course.outcap this ended three ways in three runs: graded;
+        # kernel killed at the 1 GiB limit; kernel too busy for the interrupt.
+        reason=("timed out",),
         printed=("output cut",),
     ),
 ]

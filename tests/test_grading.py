@@ -227,8 +227,6 @@ def test_each_hostile_submission_gets_its_outcome(graded, attack):
         assert row["status"] == attack.status, row
     for words in attack.reason:
         assert words in row["reason"], row
-    if attack.reason_any:
-        assert any(words in row["reason"] for words in attack.reason_any), row
     if attack.full_marks:
         assert row["score"] == row["max_score"], row
     shown = _outputs(graded["course"], attack.student, graded["lesson"])

@@ -1,0 +1,101 @@
+"""course.outcap in a real kernel: a cell's printing stops at the limit."""
+
+from __future__ import annotations
+
+import os
+import queue
+import time
+from collections.abc import Iterator
+
+import pytest
+from jupyter_client.blocking.client import BlockingKernelClient
+from jupyter_client.manager import KernelManager
+
+from course.execute import OUTCAP, CappedExecute
+from course.kernels import ipc_config, private_sockets
+from course.outcap import LIMIT, NOTE
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[BlockingKernelClient]:
+    with private_sockets() as folder:
+        km = KernelManager(kernel_name="python3", config=ipc_config(folder))
+        # ipykernel leaves file descriptors alone under pytest (it looks for
+        # PYTEST_CURRENT_TEST); graded kernels run with a cleared environment.
+        env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
+        km.start_kernel(extra_arguments=[OUTCAP], env=env)
+        kc = km.client()
+        kc.start_channels()
+        try:
+            kc.wait_for_ready(timeout=60)
+            yield kc
+        finally:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+
+
+def _printed(kc: BlockingKernelClient, code: str, linger: float = 0.0) -> str:
+    """What the cell printed (stdout and stderr), read until the kernel is idle,
+    then for ``linger`` seconds more (output a subprocess wrote to the
+    kernel's file descriptors can arrive after the cell ends)."""
+    msg_id = kc.execute(code)
+    text, idle, deadline = [], False, time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            msg = kc.get_iopub_msg(timeout=linger if idle else 30)
+        except queue.Empty:
+            break
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "stream":
+            text.append(msg["content"]["text"])
+        elif msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle":
+            idle = True
+            if not linger:
+                break
+    assert idle, "the kernel never went idle"
+    return "".join(text)
+
+
+def test_a_flood_stops_at_the_limit_with_one_note(kernel):
+    """Does a 5-million-character print loop send exactly LIMIT characters and the note?"""
+    text = _printed(kernel, "for _ in range(500):\n    print('x' * 9999)")
+    assert text.endswith(NOTE) and text.count(NOTE) == 1
+    assert len(text) == LIMIT + len(NOTE), len(text)
+
+
+def test_ipython_keeps_no_more_than_the_limit_in_its_history(kernel):
+    """Does IPython's record of a flood (its history tee, in memory) stop at the limit too?"""
+    _printed(kernel, "for _ in range(500):\n    print('x' * 9999)")
+    stored = _printed(
+        kernel,
+        "cells = get_ipython().history_manager.outputs.values()\n"
+        "print(max(sum(len(s) for o in outs for s in o.bundle['stream']) for outs in cells))",
+    )
+    assert int(stored) == LIMIT + len(NOTE)  # the largest record: a flood cell's
+
+
+def test_each_cell_gets_its_own_allowance(kernel):
+    """After a cell that hit the limit, does the next cell print normally?"""
+    _printed(kernel, "print('y' * 3_000_000)")
+    assert _printed(kernel, "print('small'); import sys; print('err', file=sys.stderr)") == (
+        "small\nerr\n"
+    )
+
+
+def test_what_a_subprocess_writes_counts_too(kernel):
+    """Is a child process's flood on the kernel's stdout cut at the limit as well?"""
+    code = (
+        "import subprocess, sys\n"
+        "subprocess.run([sys.executable, '-c', 'import os\\nfor _ in range(300): os.write(1, b\"z\" * 10000)'])"
+    )
+    text = _printed(kernel, code, linger=2.0)
+    assert NOTE in text and len(text) <= LIMIT + len(NOTE), len(text)
+
+
+def test_capped_execute_always_loads_the_extension():
+    """Is --ext=course.outcap kept when other kernel arguments are configured?"""
+    assert OUTCAP in CappedExecute().extra_arguments
+    assert CappedExecute(extra_arguments=["--foo"]).extra_arguments == ["--foo", OUTCAP]
