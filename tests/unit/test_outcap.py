@@ -6,6 +6,7 @@ import os
 import queue
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
@@ -18,14 +19,14 @@ from course.outcap import LIMIT, NOTE
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def kernel() -> Iterator[BlockingKernelClient]:
+@contextmanager
+def _kernel(extra_arguments: list[str]) -> Iterator[BlockingKernelClient]:
     with private_sockets() as folder:
         km = KernelManager(kernel_name="python3", config=ipc_config(folder))
         # ipykernel leaves file descriptors alone under pytest (it looks for
         # PYTEST_CURRENT_TEST); graded kernels run with a cleared environment.
         env = {k: v for k, v in os.environ.items() if k != "PYTEST_CURRENT_TEST"}
-        km.start_kernel(extra_arguments=[OUTCAP], env=env)
+        km.start_kernel(extra_arguments=extra_arguments, env=env)
         kc = km.client()
         kc.start_channels()
         try:
@@ -34,6 +35,12 @@ def kernel() -> Iterator[BlockingKernelClient]:
         finally:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
+
+
+@pytest.fixture(scope="module")
+def kernel() -> Iterator[BlockingKernelClient]:
+    with _kernel([OUTCAP]) as kc:
+        yield kc
 
 
 def _printed(kc: BlockingKernelClient, code: str, linger: float = 0.0) -> str:
@@ -59,22 +66,32 @@ def _printed(kc: BlockingKernelClient, code: str, linger: float = 0.0) -> str:
     return "".join(text)
 
 
+FLOOD = "for _ in range(500):\n    print('x' * 9999)"  # 5,000,000 characters
+#: The most characters IPython's history holds for any one cell of the session.
+STORED = (
+    "cells = get_ipython().history_manager.outputs.values()\n"
+    "print(max(sum(len(s) for o in outs for s in o.bundle['stream']) for outs in cells))"
+)
+
+
 def test_a_flood_stops_at_the_limit_with_one_note(kernel):
     """Does a 5-million-character print loop send exactly LIMIT characters and the note?"""
-    text = _printed(kernel, "for _ in range(500):\n    print('x' * 9999)")
+    text = _printed(kernel, FLOOD)
     assert text.endswith(NOTE) and text.count(NOTE) == 1
     assert len(text) == LIMIT + len(NOTE), len(text)
 
 
 def test_ipython_keeps_no_more_than_the_limit_in_its_history(kernel):
     """Does IPython's record of a flood (its history tee, in memory) stop at the limit too?"""
-    _printed(kernel, "for _ in range(500):\n    print('x' * 9999)")
-    stored = _printed(
-        kernel,
-        "cells = get_ipython().history_manager.outputs.values()\n"
-        "print(max(sum(len(s) for o in outs for s in o.bundle['stream']) for outs in cells))",
-    )
-    assert int(stored) == LIMIT + len(NOTE)  # the largest record: a flood cell's
+    _printed(kernel, FLOOD)
+    assert int(_printed(kernel, STORED)) == LIMIT + len(NOTE)
+
+
+def test_without_the_extension_ipython_keeps_the_whole_flood():
+    """Is the extension still needed: does IPython keep all 5,000,000 printed characters in memory?"""
+    with _kernel([]) as plain:
+        assert len(_printed(plain, FLOOD)) == 5_000_000
+        assert int(_printed(plain, STORED)) == 5_000_000
 
 
 def test_each_cell_gets_its_own_allowance(kernel):
