@@ -57,8 +57,9 @@ __all__ = ["IPCKernelManager", "start_new_kernel"]
 _folder: Path | None = None
 #: Each kernel's stderr log: (the folder it ran in, the open log file).
 _logs: list[tuple[str, BinaryIO]] = []
-#: Each retried start: (what went wrong, the index in _logs of the failed kernel).
-_retries: list[tuple[str, int]] = []
+#: Each retried start: (what went wrong, the failed kernel's index in _logs,
+#: or None if it failed before a kernel was started).
+_retries: list[tuple[str, int | None]] = []
 _start_new_kernel = nbval.kernel.start_new_kernel
 
 
@@ -88,10 +89,12 @@ class IPCKernelManager(KernelManager):
 
 def start_new_kernel(*args: Any, **kwargs: Any) -> Any:
     """nbval's ``start_new_kernel``, tried a second time if the first fails."""
+    started = len(_logs)
     try:
         return _start_new_kernel(*args, **kwargs)
     except RuntimeError as error:  # jupyter_client: didn't respond / died before replying
-        _retries.append((f"{kwargs.get('cwd', '')}: {error}", len(_logs) - 1))
+        failed = len(_logs) - 1 if len(_logs) > started else None
+        _retries.append((f"{kwargs.get('cwd', '')}: {error}", failed))
         return _start_new_kernel(*args, **kwargs)
 
 
@@ -117,7 +120,8 @@ def pytest_terminal_summary(
         terminalreporter.write_sep("-", f"kernel starts retried: {len(_retries)}")
         for what, index in _retries:
             terminalreporter.write_line(f"RETRIED {what}")
-            terminalreporter.write_line(_tail(_logs[index][1]) or "(the kernel wrote no stderr)")
+            text = _tail(_logs[index][1]) if index is not None else "(no kernel was started)"
+            terminalreporter.write_line(text or "(the kernel wrote no stderr)")
     if exitstatus == 0:
         return
     for cwd, log in _logs:

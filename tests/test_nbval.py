@@ -23,8 +23,8 @@ from .conftest import REPO
 
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
 #: nbval in strict mode, in a separate pytest, with this environment's kernel,
-#: whose kernels talk over Unix sockets (course.nbval_kernels: no TCP port races
-#: between the two nbval processes that run at once).
+#: started by course.nbval_kernels (Unix sockets instead of TCP ports, a private
+#: IPython directory, kernel stderr kept, one retry of a failed start).
 NBVAL = [
     *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "course.nbval_kernels", "-q"),
     *("--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE)),
