@@ -51,7 +51,11 @@ sandbox: $(STAMP)
 	@$(MAKE) --no-print-directory $(KSTAMP)
 	$(BIN)/course sandbox
 
-$(KSTAMP): constraints.txt | $(STAMP)
+# The stamp's name holds constraints.txt's checksum, so the shared kernel
+# environment is rebuilt only when the pins change, not because a fresh
+# clone's constraints.txt is newer (a rebuild under another checkout's running
+# grading would pull its kernels' Python away).
+$(KSTAMP): | $(STAMP)
 	@test -x $(KERNEL_PYTHON) || { echo "error: $(KERNEL_PYTHON) not found: the sandbox's kernels need a system Python (set KERNEL_PYTHON=...)" >&2; exit 1; }
 	@test ! -e $(KERNEL_VENV) -o -f $(KERNEL_VENV)/pyvenv.cfg || { echo "error: $(KERNEL_VENV) exists and is not a virtual environment; not touching it" >&2; exit 1; }
 	$(KERNEL_PYTHON) -m venv --clear --without-pip $(KERNEL_VENV)
