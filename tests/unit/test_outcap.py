@@ -109,9 +109,9 @@ def test_what_a_subprocess_writes_counts_too(kernel):
         "subprocess.run([sys.executable, '-c', 'import os\\nfor _ in range(300): os.write(1, b\"z\" * 10000)'])"
     )
     text = _printed(kernel, code, linger=2.0)
-    # What is still in the pipe (at most 64 KiB) when the cell ends is
-    # forwarded after the cell's cap is gone.
-    assert NOTE in text and len(text) <= LIMIT + len(NOTE) + 2**16, len(text)
+    # What is still in the pipe when the cell ends (at most 64 KiB, and one
+    # 1000-byte read in ipykernel's hands) is forwarded after the cap is gone.
+    assert NOTE in text and len(text) <= LIMIT + len(NOTE) + 2**16 + 1000, len(text)
 
 
 def test_capped_execute_always_loads_the_extension():
