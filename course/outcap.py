@@ -14,9 +14,10 @@ sent to manual grading in the next.
 
 What: once a cell has printed :data:`LIMIT` characters (stdout and stderr
 together, including what subprocesses write to the kernel's file
-descriptors, which ipykernel forwards through the same ``write``), the rest
-of its printing is dropped before IPython or ipykernel sees it, after one
-note. The grader keeps only the first megabyte of a cell's output anyway
+descriptors, which ipykernel forwards through the same ``write``; what is
+still in that pipe when the cell ends, at most 64 KiB, comes after it), the
+rest of its printing is dropped before IPython or ipykernel sees it, after
+one note. The grader keeps only the first megabyte of a cell's output anyway
 (:attr:`course.execute.CappedExecute.output_limit`), so what is graded and
 shown does not change.
 
