@@ -25,7 +25,7 @@ class Attack:
     status: str = "graded"  # the outcome recorded for the submission
     full_marks: bool = True  # the reference answers still earn everything
     reason: tuple[str, ...] = ()  # words the recorded reason must contain
-    printed: tuple[str, ...] = field(default=())  # markers the graded notebook must show
+    printed: tuple[str, ...] = field(default=())  # markers the notebook must show
 
 
 def _try(marker: str, body: str) -> str:

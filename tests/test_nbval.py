@@ -20,6 +20,7 @@ import pytest
 from course import notebooks as nbs
 
 from .conftest import REPO
+from .unit.nbfactory import printing_notebook
 
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
 #: nbval in strict mode, in a separate pytest, with this environment's kernel,
@@ -142,18 +143,14 @@ def test_nbval_kernels_talk_over_unix_sockets(tmp_path):
     """Does course.nbval_kernels give nbval's kernels IPC sockets and a private IPython directory?"""
     import tempfile
 
-    import nbformat
-
     code = (
         "import json, ipykernel.connect\n"
         "print(json.loads(open(ipykernel.connect.get_connection_file()).read())['transport'])\n"
         "history = get_ipython().history_manager.hist_file\n"
         "print(history.parents[2].name.startswith('nbval-kernels-'))"
     )
-    cell = nbformat.v4.new_code_cell(code, execution_count=1)
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="ipc\nTrue\n")]
     notebook = tmp_path / "transport.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
+    nbs.write(printing_notebook(code, "ipc\nTrue\n"), notebook)
     folders = lambda: set(Path(tempfile.gettempdir()).glob("nbval-kernels-*"))  # noqa: E731
     before = folders()
 
@@ -175,12 +172,8 @@ def test_nbval_kernels_talk_over_unix_sockets(tmp_path):
 @pytest.mark.slow
 def test_a_kernel_start_that_hangs_is_retried_once_and_reported(tmp_path):
     """Is a kernel that does not start retried once and listed, and a folder that always hangs its kernel still a failure?"""
-    import nbformat
-
-    cell = nbformat.v4.new_code_cell("print('hello')", execution_count=1)
-    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="hello\n")]
     notebook = tmp_path / "hello.ipynb"
-    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), notebook)
+    nbs.write(printing_notebook("print('hello')", "hello\n"), notebook)
     # ipykernel imports the `comm` package before it answers (nbval's own
     # process does not); a module of that name on PYTHONPATH comes first.
     shadows = tmp_path / "shadows"

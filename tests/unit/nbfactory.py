@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 
 def nbgrader(gid: str, **kw: object) -> dict:
@@ -49,3 +49,10 @@ def tiny_notebook(
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
         },
     )
+
+
+def printing_notebook(code: str, printed: str):
+    """One code cell whose stored output is ``printed`` on stdout (for nbval)."""
+    cell = new_code_cell(code, execution_count=1)
+    cell.outputs = [new_output("stream", name="stdout", text=printed)]
+    return new_notebook(cells=[cell])
