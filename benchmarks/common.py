@@ -11,10 +11,10 @@ import sqlite3
 import sys
 from pathlib import Path
 
-from course import synth
-from course.grade import check_gradebook
-from course.paths import Course
-from course.synth import load_mutants, student_notebook, write_submission
+from course.authoring import synth
+from course.authoring.synth import load_mutants, student_notebook, write_submission
+from course.coursedir import Course
+from course.grading.run import check_gradebook
 
 __all__ = [
     "BIN",
@@ -36,7 +36,7 @@ Score = dict[tuple[str, str, str], float | None]
 
 
 def copy_course(dest: Path) -> Course:
-    """Copy this repository's course into ``dest`` (:func:`course.synth.copy_course`).
+    """Copy this repository's course into ``dest`` (:func:`course.authoring.synth.copy_course`).
 
     Side effects: creates ``dest`` and writes the copy there.
     """

@@ -8,7 +8,7 @@ On a throwaway copy of the course holding ``--submissions`` synthetic
 submissions of one lesson (plus one for warming up), it first runs
 ``course --root COPY grade LESSON`` on the warm-up submission (which records
 the lesson in the gradebook, as a real run would have), then, in this one
-process, :func:`course.grade.grade_one` on each submission twice, its
+process, :func:`course.grading.run.grade_one` on each submission twice, its
 kernel on IPC sockets without the sandbox (the sandbox's own cost shows in
 ``benchmarks.grading`` with and without ``--unsafe-no-sandbox``):
 
@@ -43,7 +43,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from course.paths import Course
+from course.coursedir import Course
 from course.startup import prepare_process
 
 from .common import BIN, REPO, copy_course, run_env, synthetic_class, write_class
@@ -121,7 +121,7 @@ def instrument(timers: Timers) -> None:
     from nbgrader.converters import Autograde
 
     from course import grade as grading
-    from course.feedback import Feedback, HideHiddenTests
+    from course.grading.feedback import Feedback, HideHiddenTests
 
     w = timers.wrap
     w(grading, "_precheck", "pre-check (JSON, nbformat read)")
@@ -134,7 +134,7 @@ def instrument(timers: Timers) -> None:
     w(pp.CheckCellMetadata, "preprocess", "  CheckCellMetadata (x2)")
     w(pp.Execute, "preprocess", "  Execute (the notebook runs)")
     try:  # the course's own Execute subclass, where it has one
-        from course.execute import CappedExecute
+        from course.grading.execute import CappedExecute
     except ImportError:
         pass
     else:
@@ -290,7 +290,7 @@ def _cpu() -> tuple[float, float]:
 def _grade_all(course: Course, lesson: str, students: list[str], sockets: Path) -> list[float]:
     """grade_one on each student, its kernel on IPC sockets in ``sockets``
     (no sandbox); wall seconds of each."""
-    from course.grade import grade_one
+    from course.grading.run import grade_one
     from course.kernels import ipc_config
 
     # grade_one took `sockets=` before the sandbox, and `kernels=` (a Config) since.
@@ -364,7 +364,9 @@ def main(argv: list[str] | None = None) -> int:
 
         from course import feedback, grade  # noqa: F401
 
-        print(f"imports (nbgrader converters, course.grade): {time.perf_counter() - start:.2f} s")
+        print(
+            f"imports (nbgrader converters, course.grading.run): {time.perf_counter() - start:.2f} s"
+        )
         for name in TRIES if "all" in args.tries else args.tries:
             print(f"trying: {name}: {TRIES[name].__doc__}")
             TRIES[name]()

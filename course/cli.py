@@ -10,7 +10,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .paths import Course, CourseError, find_root
+from .coursedir import Course, CourseError, find_root
 from .startup import prepare_process
 
 __all__ = ["main"]
@@ -26,8 +26,8 @@ def _course(args: argparse.Namespace) -> Course:
 
 
 def _cmd_build(args: argparse.Namespace) -> int:
-    from .build import build
-    from .readme import update_readme
+    from .authoring.build import build
+    from .authoring.readme import update_readme
 
     course = _course(args)
     changed = build(course, args.lessons)
@@ -40,8 +40,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .check import lint, out_of_sync, validate
-    from .readme import update_readme
+    from .authoring.check import lint, out_of_sync, validate
+    from .authoring.readme import update_readme
 
     course = _course(args)
     lessons = course.resolve_lessons(args.lessons)
@@ -67,7 +67,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from .record import record
+    from .authoring.record import record
 
     course = _course(args)
     for lesson, seconds, changed in record(course, course.resolve_lessons(args.lessons)):
@@ -78,19 +78,19 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _print_results(outcomes, course: Course) -> None:
-    from .grade import format_table
-    from .report import summary
+    from .grading.report import summary
+    from .grading.run import format_table
 
     print(format_table(outcomes))
     print(f"\ngrades: {course.root / 'grades.csv'}")
     print(f"triage list: {course.reports / 'outcomes.csv'}")
-    print(f"feedback: {course.feedback}/<student>/<lesson>/")
+    print(f"feedback: {course.grading.feedback}/<student>/<lesson>/")
     print()
     print(summary(outcomes, course.reports))
 
 
 def _cmd_grade(args: argparse.Namespace) -> int:
-    from .grade import grade
+    from .grading.run import grade
 
     course = _course(args)
     _warn_unsafe(args)
@@ -116,7 +116,7 @@ def _warn_unsafe(args: argparse.Namespace) -> None:
 
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
-    from .sandbox import Sandbox
+    from .grading.sandbox import Sandbox
 
     with Sandbox(1) as box:
         box.trial()
@@ -125,7 +125,7 @@ def _cmd_sandbox(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import demo
+    from .authoring.demo import demo
 
     course = _course(args)
     _warn_unsafe(args)

@@ -22,7 +22,7 @@ class KernelStartRetried(UserWarning):
     """A kernel did not start at the first attempt and was started again.
 
     Issued as a warning by ``tests/test_nbval.py`` for each retry that
-    :mod:`course.nbval_kernels` lists; defined here, outside that pytest
+    :mod:`course.authoring.nbval_kernels` lists; defined here, outside that pytest
     plugin, so pytest's ``filterwarnings`` can name it without importing the
     plugin before pytest loads it.
     """

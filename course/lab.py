@@ -37,7 +37,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import Course
+from .coursedir import Course
 
 __all__ = [
     "INSTRUCTOR_ONLY_LAB_PLUGINS",

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from course import synth
-from course.paths import Course
+from course.authoring import synth
+from course.coursedir import Course
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

@@ -175,7 +175,7 @@ ATTACKS = [
     Attack(
         "print-flood",
         "while True:\n    print('spam ' * 2000)",
-        # Without course.outcap this ended three ways in three runs: graded;
+        # Without course.lesson.outcap this ended three ways in three runs: graded;
         # kernel killed at the 1 GiB limit; kernel too busy for the interrupt.
         reason=("timed out",),
         printed=("output cut",),
@@ -187,7 +187,7 @@ def write_attacks(course, lesson: str) -> None:
     """Write every attack as a submission of ``lesson`` (lesson 01)."""
     import nbformat
 
-    from course.synth import student_notebook, write_submission
+    from course.authoring.synth import student_notebook, write_submission
 
     for attack in ATTACKS:
         nb = nbformat.from_dict(student_notebook(course, lesson, "reference"))

@@ -78,7 +78,7 @@ def test_the_sandbox_works_here():
 
 
 def _one_submission(course) -> str:
-    from course.synth import student_notebook, write_submission
+    from course.authoring.synth import student_notebook, write_submission
 
     lesson = course.lessons()[0]
     write_submission(course, "someone", lesson, student_notebook(course, lesson, "reference"))

@@ -24,8 +24,8 @@ import nbformat
 import pytest
 
 from course import notebooks as nbs
-from course.grade import check_gradebook, tampering
-from course.synth import load_mutants, student_notebook, write_submission
+from course.authoring.synth import load_mutants, student_notebook, write_submission
+from course.grading.run import check_gradebook, tampering
 
 from .conftest import copy_course, run_course
 from .corpus import ATTACKS, write_attacks
@@ -120,7 +120,7 @@ def _leftovers(root: Path) -> list[str]:
     any that names the course root (the detached grandchild), and any run
     as a sandbox uid for a grading run whose sandbox folder is gone (other
     runs may be going on at the same time on a shared machine)."""
-    from course.sandbox import UID_BASE
+    from course.grading.sandbox import UID_BASE
 
     found = []
     for entry in Path("/proc").iterdir():
@@ -321,7 +321,7 @@ def test_feedback_shows_each_check_but_no_hidden_test_code(graded):
     the student's own submission.
     """
     course = graded["course"]
-    pages = sorted(course.feedback.glob("*/*/*.html"))
+    pages = sorted(course.grading.feedback.glob("*/*/*.html"))
     graded_rows = [k for k, r in graded["outcomes"].items() if r["status"] == "graded"]
     assert len(pages) == len(graded_rows)
     checked = 0
@@ -332,7 +332,7 @@ def test_feedback_shows_each_check_but_no_hidden_test_code(graded):
         secret = {ln for ln in hidden if ln not in public}
         assert secret, f"{lesson}: every hidden line also stands in public text?"
         tests = [nbs.grade_id(c) for c in source.cells if nbs.is_graded_test(c)]
-        for page in course.feedback.glob(f"*/{lesson}/*.html"):
+        for page in course.grading.feedback.glob(f"*/{lesson}/*.html"):
             student = page.parent.parent.name
             handed_in = nbs.read(course.submitted / student / lesson / f"{lesson}.ipynb")
             own = "\n".join(nbs.cell_text(c) for c in handed_in.cells)
@@ -351,7 +351,7 @@ def test_feedback_shows_each_check_but_no_hidden_test_code(graded):
 def test_failed_hidden_checks_explain_themselves(graded):
     """Does a student who fails a hidden check see that a hidden check failed?"""
     course = graded["course"]
-    pages = [_text(p) for p in course.feedback.glob("demo-*/*/*.html")]
+    pages = [_text(p) for p in course.grading.feedback.glob("demo-*/*/*.html")]
     assert any("A hidden check failed." in t for t in pages)
 
 

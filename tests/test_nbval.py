@@ -24,16 +24,25 @@ from .unit.nbfactory import printing_notebook
 
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
 #: nbval in strict mode, in a separate pytest, with this environment's kernel,
-#: started by course.nbval_kernels (Unix sockets instead of TCP ports, a private
+#: started by course.authoring.nbval_kernels (Unix sockets instead of TCP ports, a private
 #: IPython directory, kernel stderr kept, one retry of a failed start).
 NBVAL = [
-    *(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-p", "course.nbval_kernels", "-q"),
+    *(
+        sys.executable,
+        "-m",
+        "pytest",
+        "-p",
+        "no:cacheprovider",
+        "-p",
+        "course.authoring.nbval_kernels",
+        "-q",
+    ),
     *("--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(SANITIZE)),
 ]
 
 
 def _report_retries(output: str) -> None:
-    """Turn course.nbval_kernels' RETRIED lines into warnings in the summary."""
+    """Turn course.authoring.nbval_kernels' RETRIED lines into warnings in the summary."""
     from course.kernels import KernelStartRetried
 
     for line in output.splitlines():
@@ -140,7 +149,7 @@ def test_bytecode_lessons_do_not_depend_on_pythondontwritebytecode(repo, tmp_pat
 
 @pytest.mark.slow
 def test_nbval_kernels_talk_over_unix_sockets(tmp_path):
-    """Does course.nbval_kernels give nbval's kernels IPC sockets and a private IPython directory?"""
+    """Does course.authoring.nbval_kernels give nbval's kernels IPC sockets and a private IPython directory?"""
     import tempfile
 
     code = (
@@ -163,7 +172,7 @@ def test_nbval_kernels_talk_over_unix_sockets(tmp_path):
     assert with_plugin.returncode == 0, with_plugin.stdout[-3000:]
     assert folders() == before, "the plugin left its socket folder behind"
     # The same cell under plain nbval: TCP and ~/.ipython, so the outputs differ.
-    at = NBVAL.index("course.nbval_kernels")
+    at = NBVAL.index("course.authoring.nbval_kernels")
     without = nbval(NBVAL[: at - 1] + NBVAL[at + 1 :])
     assert without.returncode == 1, without.stdout[-3000:]
     assert "'tcp\\nFalse\\n'" in without.stdout, without.stdout[-3000:]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from course import notebooks as nbs
-from course.build import RUNTIME_DIRS, find_leaks
+from course.authoring.build import RUNTIME_DIRS, find_leaks
 
 from .conftest import run_course
 

@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from course.paths import Course
+from course.coursedir import Course
 
 from .conftest import global_config_files, snap
 from .jupyterlab import kernel_status, menu, open_notebook

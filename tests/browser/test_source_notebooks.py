@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page
 
 from course import notebooks
-from course.paths import Course
+from course.coursedir import Course
 
 from ..conftest import REPO
 from .conftest import snap
@@ -30,9 +30,10 @@ AT_ONCE = 2
 
 
 def shows_explorers(path: Path) -> bool:
-    """Does a code cell of the notebook use ``course.explore``?"""
+    """Does a code cell of the notebook use ``course.lesson.explore``?"""
     return any(
-        c.cell_type == "code" and "course.explore" in c.source for c in notebooks.read(path).cells
+        c.cell_type == "code" and "course.lesson.explore" in c.source
+        for c in notebooks.read(path).cells
     )
 
 
@@ -78,7 +79,9 @@ def test_source_notebook_runs_in_the_browser(lesson, runner, request):
     found, widget_problems = check_explorers(nb.panel)
     problems += widget_problems
     if shows_explorers(runner.root / path) and not found:
-        problems.append(f"{path} uses course.explore, but no .course-explorer widget is shown")
+        problems.append(
+            f"{path} uses course.lesson.explore, but no .course-explorer widget is shown"
+        )
     if found:  # the evidence: the last explorer after its change
         nb.panel.locator(".course-explorer").last.scroll_into_view_if_needed()
     print(f"{path}: {found} explorer(s) checked")

@@ -11,8 +11,8 @@ import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from course import notebooks
-from course.paths import Course
-from course.synth import load_mutants
+from course.authoring.synth import load_mutants
+from course.coursedir import Course
 
 from ..conftest import REPO
 from .conftest import snap

@@ -1,4 +1,4 @@
-"""Unit tests of course.explore: the explorers' pure functions (with real
+"""Unit tests of course.lesson.explore: the explorers' pure functions (with real
 subprocesses) and their thin widget layer (real ipywidgets, no front end)."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from course.explore import circular, importtime, reload_lab, search_order
+from course.lesson.explore import circular, importtime, reload_lab, search_order
 
 ALLOWED_CONTROLS = {"Dropdown", "Text", "Checkbox", "ToggleButtons", "IntSlider"}
 
@@ -22,11 +22,11 @@ def write(path: Path, text: str) -> Path:
 
 
 def test_importing_course_explore_is_cheap_and_does_no_work():
-    """Does `import course.explore` load no explorer, no ipywidgets, and only expose names lazily?"""
+    """Does `import course.lesson.explore` load no explorer, no ipywidgets, and only expose names lazily?"""
     code = (
-        "import sys; import course.explore as e; "
-        "print(sorted(m for m in sys.modules if m.startswith(('ipywidgets', 'course.explore.')))); "
-        "print(callable(e.reload_explorer), 'course.explore.reload_lab' in sys.modules)"
+        "import sys; import course.lesson.explore as e; "
+        "print(sorted(m for m in sys.modules if m.startswith(('ipywidgets', 'course.lesson.explore.')))); "
+        "print(callable(e.reload_explorer), 'course.lesson.explore.reload_lab' in sys.modules)"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60

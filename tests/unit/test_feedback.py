@@ -1,10 +1,10 @@
-"""Unit tests of course.feedback (hidden tests removed from feedback)."""
+"""Unit tests of course.grading.feedback (hidden tests removed from feedback)."""
 
 from __future__ import annotations
 
 import nbformat
 
-from course.feedback import hide_hidden_tests
+from course.grading.feedback import hide_hidden_tests
 
 from .nbfactory import tiny_notebook
 

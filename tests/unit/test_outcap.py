@@ -1,4 +1,4 @@
-"""course.outcap in a real kernel: a cell's printing stops at the limit."""
+"""course.lesson.outcap in a real kernel: a cell's printing stops at the limit."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
 
-from course.execute import OUTCAP, CappedExecute
+from course.grading.execute import OUTCAP, CappedExecute
 from course.kernels import ipc_config, private_sockets
-from course.outcap import LIMIT, NOTE
+from course.lesson.outcap import LIMIT, NOTE
 
 pytestmark = pytest.mark.slow
 
@@ -115,6 +115,6 @@ def test_what_a_subprocess_writes_counts_too(kernel):
 
 
 def test_capped_execute_always_loads_the_extension():
-    """Is --ext=course.outcap kept when other kernel arguments are configured?"""
+    """Is --ext=course.lesson.outcap kept when other kernel arguments are configured?"""
     assert OUTCAP in CappedExecute().extra_arguments
     assert CappedExecute(extra_arguments=["--foo"]).extra_arguments == ["--foo", OUTCAP]

@@ -1,4 +1,4 @@
-"""The instructor report (course.report) on synthetic outcomes, with real
+"""The instructor report (course.grading.report) on synthetic outcomes, with real
 matplotlib; pages are read back with html.parser and their charts decoded."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from nbformat.v4 import new_code_cell, new_notebook
 from PIL import Image
 
 from course import notebooks as nbs
-from course.grade import MANUAL, MISSING, Outcome
-from course.paths import Course
-from course.report import lesson_stats, summary, write_reports
+from course.coursedir import Course
+from course.grading.report import lesson_stats, summary, write_reports
+from course.grading.run import MANUAL, MISSING, Outcome
 
 from .nbfactory import nbgrader
 

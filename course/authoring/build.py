@@ -26,8 +26,8 @@ from pathlib import Path
 
 from nbgrader.coursedir import CourseDirectory
 
-from . import notebooks as nbs
-from .paths import LESSON_NAME, Course, CourseError
+from .. import notebooks as nbs
+from ..coursedir import LESSON_NAME, Course, CourseError
 
 __all__ = [
     "RUNTIME_DIRS",

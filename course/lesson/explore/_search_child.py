@@ -1,6 +1,6 @@
 """Trace where ``import name`` would look, in the running interpreter.
 
-Standard library only, and self-contained: :mod:`course.explore.search_order`
+Standard library only, and self-contained: :mod:`course.lesson.explore.search_order`
 imports it to trace the kernel, and also runs this file's *source* as a
 script in a fresh interpreter (started in the folder of the script being
 imported for), where it prints the trace as JSON.

@@ -1,6 +1,6 @@
 """Record the start and finish events of an import, cycle included.
 
-Standard library only and self-contained: :mod:`course.explore.circular`
+Standard library only and self-contained: :mod:`course.lesson.explore.circular`
 runs this file's source with ``python -c`` in the folder that holds the
 modules (so ``sys.path[0]`` is ``''``, that folder) and reads the JSON it
 prints last. The one argument is the module to import.

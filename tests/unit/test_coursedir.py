@@ -1,10 +1,10 @@
-"""Unit tests of course.paths."""
+"""Unit tests of course.coursedir."""
 
 from __future__ import annotations
 
 import pytest
 
-from course.paths import Course, CourseError, find_root
+from course.coursedir import Course, CourseError, find_root
 
 
 def _course(tmp_path, *lessons):

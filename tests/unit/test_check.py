@@ -1,11 +1,11 @@
-"""Unit tests of course.check.lint_notebook: each convention breaks the lint."""
+"""Unit tests of course.authoring.check.lint_notebook: each convention breaks the lint."""
 
 from __future__ import annotations
 
 import pytest
 
 from course import notebooks as nbs
-from course.check import lint_notebook
+from course.authoring.check import lint_notebook
 
 from .nbfactory import SOLUTION, TEST, tiny_notebook
 

@@ -26,7 +26,7 @@ runs one per core) have in common, and keeps the evidence next time:
   with the failed kernel's stderr (``tests/test_nbval.py`` turns those lines
   into :class:`course.kernels.KernelStartRetried` warnings in ``make test``'s summary).
 
-Use: ``python -m pytest -p course.nbval_kernels --nbval ...``. The report
+Use: ``python -m pytest -p course.authoring.nbval_kernels --nbval ...``. The report
 header names the folder, so a run shows that the plugin was active.
 
 Side effects, for this pytest process only: creates a temporary folder (mode
@@ -50,7 +50,7 @@ import nbval.kernel
 import pytest
 from jupyter_client.manager import KernelManager
 
-from .kernels import ipc_config
+from ..kernels import ipc_config
 
 __all__ = ["IPCKernelManager", "start_new_kernel"]
 
@@ -69,7 +69,7 @@ class IPCKernelManager(KernelManager):
     def __init__(self, **kwargs: Any) -> None:
         if _folder is None:
             raise RuntimeError(
-                "course.nbval_kernels: the socket folder is made in pytest_configure"
+                "course.authoring.nbval_kernels: the socket folder is made in pytest_configure"
             )
         # jupyter_client numbers IPC sockets ``<ip>-1``, ``<ip>-2``... skipping
         # files that exist, so kernels started one after another share the prefix.

@@ -31,9 +31,9 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import notebooks as nbs
-from .grade import GRADED, MANUAL, MISSING, Outcome
-from .paths import Course
+from .. import notebooks as nbs
+from ..coursedir import Course
+from .run import GRADED, MANUAL, MISSING, Outcome
 
 __all__ = ["CellRate", "LessonStats", "lesson_stats", "summary", "write_reports"]
 

@@ -1,7 +1,7 @@
 """The widget layer shared by the explorers: :class:`Explorer`.
 
 Importing this module imports ipywidgets (the explorers' factories import
-it only when called, so ``import course.explore`` stays cheap).
+it only when called, so ``import course.lesson.explore`` stays cheap).
 """
 
 from __future__ import annotations

@@ -15,9 +15,9 @@ from pathlib import Path
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
-from . import notebooks as nbs
-from .kernels import ipc_config, private_sockets
-from .paths import Course, CourseError
+from .. import notebooks as nbs
+from ..coursedir import Course, CourseError
+from ..kernels import ipc_config, private_sockets
 
 __all__ = ["execute_copy", "record"]
 

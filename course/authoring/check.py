@@ -21,10 +21,10 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
-from . import notebooks as nbs
+from .. import notebooks as nbs
+from ..coursedir import Course
+from ..kernels import ipc_config, private_sockets
 from .build import generate_release_tree, is_runtime
-from .kernels import ipc_config, private_sockets
-from .paths import Course
 
 __all__ = ["NBVAL_TAGS", "lint", "lint_notebook", "out_of_sync", "validate"]
 

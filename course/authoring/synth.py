@@ -1,7 +1,7 @@
 """Synthetic students: the reference, the blank, the "pass" and the mutants.
 
 Mutants are plausible wrong answers, kept as data in
-``tests/mutants/<lesson>.toml``::
+``mutants/<lesson>.toml``::
 
     [[mutant]]
     name = "tally_from_import"
@@ -26,8 +26,8 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import notebooks as nbs
-from .paths import Course, CourseError
+from .. import notebooks as nbs
+from ..coursedir import Course, CourseError
 
 __all__ = [
     "Mutant",
@@ -55,7 +55,7 @@ class Mutant:
 
 
 def mutants_file(course: Course, lesson: str) -> Path:
-    return course.root / "tests" / "mutants" / f"{lesson}.toml"
+    return course.root / "mutants" / f"{lesson}.toml"
 
 
 def load_mutants(course: Course, lesson: str) -> list[Mutant]:
@@ -160,7 +160,7 @@ def demo_class(course: Course, lessons: list[str]) -> dict[str, dict[str, object
 def copy_course(source: Course, dest: Path) -> Course:
     """Copy what a course root needs to be built and graded (its
     ``nbgrader_config.py``, ``source/``, ``release/`` and
-    ``tests/mutants/``) into ``dest``; run-time folders are left out.
+    ``mutants/``) into ``dest``; run-time folders are left out.
 
     Side effects: creates ``dest`` and writes the copy there.
     """
@@ -169,5 +169,5 @@ def copy_course(source: Course, dest: Path) -> Course:
     shutil.copy2(source.root / "nbgrader_config.py", dest / "nbgrader_config.py")
     shutil.copytree(source.source, dest / "source", ignore=ignore)
     shutil.copytree(source.release, dest / "release", ignore=ignore)
-    shutil.copytree(source.root / "tests" / "mutants", dest / "tests" / "mutants")
+    shutil.copytree(source.root / "mutants", dest / "mutants")
     return Course(dest)

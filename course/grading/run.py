@@ -6,15 +6,15 @@ The pipeline, in order:
 2. record the lessons in the gradebook (nbgrader's GenerateAssignment into a
    throwaway folder: ``release/`` is not touched);
 3. for each submission ``submitted/<student>/<lesson>/``, in worker
-   processes (:mod:`course.pool`): pre-check the submission, run nbgrader's
-   Autograde with the kernel in a sandbox (:mod:`course.sandbox`; per-cell
-   timeout, outputs capped in bytes by :class:`course.execute.CappedExecute`;
+   processes (:mod:`course.grading.pool`): pre-check the submission, run nbgrader's
+   Autograde with the kernel in a sandbox (:mod:`course.grading.sandbox`; per-cell
+   timeout, outputs capped in bytes by :class:`course.grading.execute.CappedExecute`;
    a failure is recorded and the run goes on), read the scores back from
    the gradebook, then nbgrader's GenerateFeedback with the hidden tests
-   removed (:class:`course.feedback.Feedback`);
+   removed (:class:`course.grading.feedback.Feedback`);
 4. export ``grades.csv`` (nbgrader's CSV format), the triage list
    ``reports/outcomes.csv`` and the instructor's report
-   (:mod:`course.report`: ``reports/index.html`` and a page per lesson);
+   (:mod:`course.grading.report`: ``reports/index.html`` and a page per lesson);
 5. check the gradebook with SQLite's ``PRAGMA integrity_check``.
 
 Every submission ends with an :class:`Outcome`: ``graded``,
@@ -42,9 +42,9 @@ from typing import TextIO
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config import Config
 
-from . import notebooks as nbs
-from .build import generate, run_nbgrader
-from .paths import Course, CourseError
+from .. import notebooks as nbs
+from ..authoring.build import generate, run_nbgrader
+from ..coursedir import Course, CourseError
 
 __all__ = [
     "Outcome",
@@ -92,10 +92,10 @@ def backup_gradebook(course: Course) -> Path | None:
     Side effects: writes ``gradebook.db.bak`` next to it. Returns its path,
     or None when there is no gradebook yet.
     """
-    if not course.gradebook.is_file():
+    if not course.grading.gradebook.is_file():
         return None
-    target = course.gradebook.with_name(course.gradebook.name + ".bak")
-    src = sqlite3.connect(f"file:{course.gradebook}?mode=ro", uri=True)
+    target = course.grading.gradebook.with_name(course.grading.gradebook.name + ".bak")
+    src = sqlite3.connect(f"file:{course.grading.gradebook}?mode=ro", uri=True)
     try:
         dst = sqlite3.connect(target)
         try:
@@ -412,16 +412,16 @@ def grade(
         _single_file(course)
         integrity = check_gradebook(course)
         if integrity != "ok":
-            raise CourseError(f"{course.gradebook} failed its integrity check: {integrity}")
+            raise CourseError(f"{course.grading.gradebook} failed its integrity check: {integrity}")
     return outcomes
 
 
 def _single_file(course: Course) -> None:
     """Leave the gradebook one self-contained file: the workers use SQLite's
-    WAL mode (:mod:`course.gradebook`); switching back to the default
+    WAL mode (:mod:`course.grading.gradebook`); switching back to the default
     journal folds the ``-wal`` file in and removes it, so copying
     ``gradebook.db`` alone copies every grade."""
-    db = sqlite3.connect(course.gradebook)
+    db = sqlite3.connect(course.grading.gradebook)
     try:
         db.execute("PRAGMA journal_mode=DELETE")
     finally:
@@ -430,7 +430,7 @@ def _single_file(course: Course) -> None:
 
 def check_gradebook(course: Course) -> str:
     """SQLite's ``PRAGMA integrity_check`` of the gradebook ("ok" when sound)."""
-    db = sqlite3.connect(f"file:{course.gradebook}?mode=ro", uri=True)
+    db = sqlite3.connect(f"file:{course.grading.gradebook}?mode=ro", uri=True)
     try:
         return "; ".join(row[0] for row in db.execute("PRAGMA integrity_check"))
     finally:

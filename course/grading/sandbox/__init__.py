@@ -20,8 +20,8 @@ namespace ends with it, so no process outlives the notebook.
 The kernel environment (``KERNEL_VENV``, made by ``make sandbox`` from
 Debian's ``/usr/bin/python3``, world-readable because the slot's uid cannot
 enter ``/root``) holds ipykernel and ipywidgets; the course's run-time
-helpers (:mod:`course.lesson`, :mod:`course.explore`) and the kernel's
-output cap (:mod:`course.outcap`) are copied in per run.
+helpers (:mod:`course.lesson`, :mod:`course.lesson.explore`) and the kernel's
+output cap (:mod:`course.lesson.outcap`) are copied in per run.
 
 Pitfalls handled (found on these machines): ipykernel exits at start unless
 ``JPY_PARENT_PID`` is unset (the environment is cleared); a SIGINT to the
@@ -45,9 +45,9 @@ from typing import NoReturn
 
 from traitlets.config import Config
 
+from ...coursedir import CourseError
+from ...kernels import ipc_config
 from .cgroups import CgroupError, SlotGroup
-from .kernels import ipc_config
-from .paths import CourseError
 
 __all__ = ["KERNEL_VENV", "Limits", "Sandbox", "SandboxUnavailable", "launch", "problems"]
 
@@ -59,7 +59,7 @@ UID_BASE = 3_000_000
 #: What the sandbox needs from the machine.
 TOOLS = ("bwrap", "setpriv", "prlimit")
 #: The run-time part of the course package, copied into the sandbox.
-RUNTIME = ("__init__.py", "lesson.py", "outcap.py", "explore")
+RUNTIME = ("__init__.py", "lesson")
 #: Where the submission (read-only copy) appears inside the sandbox.
 SUBMISSION = "/run/submission"
 #: The folder the kernel works in, inside the sandbox: a writable,
@@ -161,7 +161,7 @@ class Sandbox:
         self.run_dir.chmod(0o711)
         lib = self.run_dir / "lib" / "course"
         lib.mkdir(parents=True)
-        here = Path(__file__).resolve().parent
+        here = Path(__file__).resolve().parent.parent.parent  # the course package
         for name in RUNTIME:
             src = here / name
             if src.is_dir():
@@ -198,7 +198,7 @@ class Sandbox:
                 "argv": [
                     sys.executable,
                     "-m",
-                    "course.sandbox",
+                    "course.grading.sandbox",
                     str(self.run_dir),
                     str(slot),
                     "{connection_file}",
@@ -369,7 +369,7 @@ def launch(argv: list[str]) -> NoReturn:
 
     Side effects: copies the submission folder to the slot's staging
     folder, opens the slot's socket folder (mode 0777, root's, until
-    :class:`course.execute.CappedExecute` seals it once the kernel is
+    :class:`course.grading.execute.CappedExecute` seals it once the kernel is
     ready), writes a private copy of the connection file owned by the
     slot's uid, joins the slot's cgroups, then replaces this process with
     the sandboxed kernel.
@@ -381,7 +381,9 @@ def launch(argv: list[str]) -> NoReturn:
     sockets = Path(slot["folder"]) / "sockets"
     connection = json.loads(Path(connection_file).read_text(encoding="utf-8"))
     if Path(connection["ip"]).parent != sockets:
-        sys.exit(f"course.sandbox: kernel sockets must be in {sockets}, not {connection['ip']}")
+        sys.exit(
+            f"course.grading.sandbox: kernel sockets must be in {sockets}, not {connection['ip']}"
+        )
     wd = Path.cwd()
     _stage(wd, slot)
     # Root keeps the folder; the kernel may create its sockets there until it

@@ -22,7 +22,7 @@ from nbconvert.writers import FilesWriter
 from nbgrader.converters import GenerateFeedback
 from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
 
-from . import notebooks as nbs
+from .. import notebooks as nbs
 
 __all__ = ["FastHTMLExporter", "Feedback", "HideHiddenTests", "hide_hidden_tests"]
 

@@ -1,7 +1,7 @@
 """An IPython extension that bounds how much one cell prints, in the kernel.
 
-Loaded into every kernel that grades a submission (``--ext course.outcap``,
-added by :class:`course.execute.CappedExecute`).
+Loaded into every kernel that grades a submission (``--ext course.lesson.outcap``,
+added by :class:`course.grading.execute.CappedExecute`).
 
 Why: IPython 9 keeps everything a cell prints in memory for the rest of the
 session (``InteractiveShell.run_cell`` tees ``sys.stdout`` and ``sys.stderr``
@@ -18,7 +18,7 @@ descriptors, which ipykernel forwards through the same ``write``; what is
 still in that pipe when the cell ends, at most 64 KiB, comes after it), the
 rest of its printing is dropped before IPython or ipykernel sees it, after
 one note. The grader keeps only the first megabyte of a cell's output anyway
-(:attr:`course.execute.CappedExecute.output_limit`), so what is graded and
+(:attr:`course.grading.execute.CappedExecute.output_limit`), so what is graded and
 shown does not change.
 
 It bounds accidents, not attacks: code that replaces ``sys.stdout`` or talks

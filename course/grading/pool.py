@@ -7,7 +7,7 @@ kernelspec, socket folder, uid and cgroups for that slot, or, without the
 sandbox, a private socket folder of its own. Submissions are handed out one
 at a time, each (lesson, student) pair once, so no pair is ever graded twice
 at once. The workers share the gradebook, whose connections wait for
-SQLite's lock (:attr:`course.paths.Course.db_url`). Each worker's address
+SQLite's lock (:attr:`course.coursedir.Course.db_url`). Each worker's address
 space is bounded (:data:`GRADER_MEMORY`), so an output flood or a huge
 notebook costs that submission, not the machine.
 """
@@ -25,11 +25,11 @@ from typing import Any
 
 from traitlets.config import Config
 
-from .grade import MANUAL, Outcome, grade_one
-from .kernels import ipc_config
-from .paths import Course
+from ..coursedir import Course
+from ..kernels import ipc_config
+from ..startup import prepare_process
+from .run import MANUAL, Outcome, grade_one
 from .sandbox import Sandbox
-from .startup import prepare_process
 
 __all__ = ["GRADER_MEMORY", "grade_in_parallel"]
 

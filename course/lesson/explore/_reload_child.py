@@ -1,6 +1,6 @@
 """Import version 1 of ``lab_module``, rewrite it as version 2, reload it.
 
-Standard library only and self-contained: :mod:`course.explore.reload_lab`
+Standard library only and self-contained: :mod:`course.lesson.explore.reload_lab`
 runs this file's source with ``python -c`` in a scratch folder and reads the
 JSON it prints. The one argument is a JSON object: ``v1``, ``v2`` (texts),
 ``mtime1_ns``, ``mtime2_ns`` (modification times to give each version)

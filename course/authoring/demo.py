@@ -1,8 +1,8 @@
 """`course demo`: synthesise a demo class and grade it.
 
-The class (:func:`course.synth.demo_class`): ``demo-reference`` hands in the
+The class (:func:`course.authoring.synth.demo_class`): ``demo-reference`` hands in the
 reference solutions, ``demo-blank`` the untouched release notebook, and one
-``demo-NN-<mutant>`` student per mutant in ``tests/mutants/``. After
+``demo-NN-<mutant>`` student per mutant in ``mutants/``. After
 grading, :func:`verify` checks each student scored as designed.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import shutil
 
-from .grade import GRADED, Outcome, grade
-from .paths import Course
+from ..coursedir import Course
+from ..grading.run import GRADED, Outcome, grade
 from .synth import demo_class, load_mutants, write_submission
 
 __all__ = ["demo", "verify"]
@@ -58,7 +58,7 @@ def demo(
     """Write the demo class into ``submitted/`` and grade it.
 
     Side effects: replaces ``submitted/demo-*`` (other students' folders are
-    left alone), then everything :func:`course.grade.grade` writes.
+    left alone), then everything :func:`course.grading.run.grade` writes.
     Returns ``(outcomes, problems)``.
     """
     chosen = course.resolve_lessons(lessons)

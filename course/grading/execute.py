@@ -7,10 +7,10 @@ of every output message as it arrives and keeps at most
 ``output_limit`` bytes per cell, replacing the rest with one note. Error
 outputs are always kept (shortened), so a failing test cell still fails.
 Widget state is not stored: nothing is graded through widgets. The kernel
-itself loads :mod:`course.outcap`, which stops a print flood at its source
+itself loads :mod:`course.lesson.outcap`, which stops a print flood at its source
 before it fills the kernel's buffers.
 
-With ``seal_sockets`` (set by :meth:`course.sandbox.Sandbox.config`), the
+With ``seal_sockets`` (set by :meth:`course.grading.sandbox.Sandbox.config`), the
 folder of the kernel's IPC sockets, which the sandboxed kernel needed to
 write while it created them, is made read-only for it as soon as the kernel
 is ready: it lies on the real disk, outside the size-limited tmpfs.
@@ -30,8 +30,8 @@ from traitlets import Bool, Integer
 
 __all__ = ["CappedExecute"]
 
-#: The kernel argument that loads :mod:`course.outcap`.
-OUTCAP = "--ext=course.outcap"
+#: The kernel argument that loads :mod:`course.lesson.outcap`.
+OUTCAP = "--ext=course.lesson.outcap"
 
 
 def _size(content: dict[str, Any]) -> int:

@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import notebooks as nbs
-from .paths import Course, CourseError
+from .. import notebooks as nbs
+from ..coursedir import Course, CourseError
 
 __all__ = ["LessonCard", "lesson_card", "lesson_table", "update_readme"]
 
