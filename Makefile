@@ -12,13 +12,27 @@ KERNEL_PYTHON ?= /usr/bin/python3
 KERNEL_VENV   ?= /opt/python-modules-hands-on/kernel
 KSTAMP        := $(KERNEL_VENV)/.installed-$(shell cksum < constraints.txt | cut -d' ' -f1)
 export COURSE_KERNEL_VENV := $(KERNEL_VENV)
+# Real interpreters for the other supported versions (course/pythons.py):
+# Debian sid's python3.13, 3.14 and 3.15 in a root filesystem made by
+# debootstrap, and one kernel environment per version made by that
+# interpreter, all world-readable, outside the repository (shared by
+# checkouts). 3.11 is the host's (KERNEL_VENV); 3.12 is not in Debian sid.
+PYTHONS_DIR      ?= /opt/python-modules-hands-on/pythons
+PYTHONS_VERSIONS := 3.13 3.14 3.15
+PYTHONS_MIRROR   ?= $(shell { sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/debian.sources; \
+                      sed -n 's/^deb[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list; } 2>/dev/null | head -n1 | cut -d' ' -f1)
+PSTAMP := $(PYTHONS_DIR)/.installed-python$(shell echo $(PYTHONS_VERSIONS) | tr ' ' -)-constraints$(shell cksum < constraints.txt | cut -d' ' -f1)
+export COURSE_PYTHONS_DIR := $(PYTHONS_DIR)
 
 .PHONY: help demo test lint build check record lab bench lock clean sandbox
+.PHONY: pythons test-pythons
 
 help:
 	@echo "make demo    build release/ and grade the bundled demo class (start here)"
 	@echo "make test    the whole test suite (lint, unit, notebooks, release, grading, robustness, browser)"
 	@echo "make sandbox install what grading in the sandbox needs (bubblewrap, kernel venv), then try it"
+	@echo "make pythons build Python 3.13, 3.14 and 3.15 (Debian sid, debootstrap) with kernel venvs in $(PYTHONS_DIR)"
+	@echo "make test-pythons every source notebook and the graded demo class on 3.11, 3.13, 3.14 and 3.15 (one table)"
 	@echo "make build   regenerate release/ from source/"
 	@echo "make check   lint source/, check release/ is in sync, run the validator"
 	@echo "make record  re-execute source notebooks and store their outputs"
@@ -62,6 +76,26 @@ $(KSTAMP): | $(STAMP)
 	$(BIN)/python -m pip --python $(KERNEL_VENV)/bin/python install --quiet -c constraints.txt ipykernel ipywidgets
 	chmod -R a+rX $(KERNEL_VENV)
 	@touch $@
+
+pythons: $(STAMP)
+	@$(MAKE) --no-print-directory $(PSTAMP)
+
+# The stamp's name says what is built: the versions and constraints.txt's checksum.
+$(PSTAMP): | $(STAMP)
+	@command -v debootstrap >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's debootstrap (make pythons)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null; \
+	  else echo "error: debootstrap is not installed: run \`apt-get install debootstrap\` as root" >&2; exit 1; fi; }
+	@rm -f $(PYTHONS_DIR)/.installed-*
+	$(BIN)/python -m course.pythons build --dir $(PYTHONS_DIR) --constraints constraints.txt --mirror '$(PYTHONS_MIRROR)' $(PYTHONS_VERSIONS)
+	@touch $@
+
+# Real interpreters: the unit tests that need them (they fail, not skip, here),
+# then every source notebook and the demo class's grading per version.
+test-pythons: $(STAMP) sandbox pythons
+	COURSE_REQUIRE_PYTHONS=1 $(BIN)/python -m pytest -m pythons tests/unit/test_pythons.py
+	$(BIN)/python -m tests.pythons $(TEST_PYTHONS_ARGS)
 
 test: $(STAMP) sandbox
 	$(BIN)/ruff check course tests benchmarks
