@@ -1,0 +1,4 @@
+"""`make test-pythons`: the course on every supported Python (see matrix.py).
+
+Run as ``python -m tests.pythons [--python X ...] [LESSON ...]``.
+"""
