@@ -196,12 +196,26 @@ def run_grading(root: Path, lesson: str, version: str, log: Path) -> Result:
     if done.returncode == 0:
         return Result("ok", seconds)
     log.write_text(done.stdout + "\n" + done.stderr, encoding="utf-8")
-    tail = [line for line in _clean(done.stderr or done.stdout).splitlines() if line.strip()][-8:]
     return Result(
         "failed",
         seconds,
-        [f"course demo exit {done.returncode}:", *(f"    {t[:300]}" for t in tail)],
+        [f"course demo exit {done.returncode}:", *grading_lines(done.stderr or done.stdout)],
     )
+
+
+def grading_lines(text: str, keep: int = 8) -> list[str]:
+    """What a failed ``course demo`` says: the students that did not score as
+    designed (one line each), else its error line, else its last lines."""
+    lines = [line for line in _clean(text).splitlines() if line.strip()]
+    marker = "did not score as designed"
+    at = next((i for i, line in enumerate(lines) if marker in line), None)
+    if at is not None:
+        found = [line.strip() for line in lines[at + 1 :] if line.startswith("  demo-")]
+    else:
+        found = [line.strip() for line in lines if line.startswith("course: error:")]
+    found = found or [line.rstrip() for line in lines[-keep:]]
+    more = [f"... and {len(found) - keep} more"] if len(found) > keep else []
+    return [f"    {line[:300]}" for line in found[:keep]] + more
 
 
 def _fmt(seconds: float | None) -> str:
@@ -263,6 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         for lesson in lessons:
             notebooks[version, lesson] = Result("failed", None, [why])
             grading[version, lesson] = Result("failed", None, [why])
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)  # this run's outputs only
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="test-pythons-") as tmp:
         work = Path(tmp)

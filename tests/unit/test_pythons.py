@@ -248,6 +248,23 @@ def test_the_matrix_reads_a_failing_cell_from_junit_xml(tmp_path):
     ]
 
 
+def test_the_matrix_names_the_demo_students_that_did_not_score_as_designed():
+    """Does make test-pythons show, for a failed grading run, one line per demo student that did not score as designed (else course's error line)?"""
+    stderr = (
+        "Traceback (most recent call last):\n  noise\n"
+        "\ndemo students that did not score as designed:\n"
+        "  demo-07-canvas_no_future_import (07_circular_imports): ex7_2_test scored full, expected less\n"
+        "  demo-reference (07_circular_imports): ex7_1_test scored 0.0/2, expected full\n"
+    )
+    assert matrix.grading_lines(stderr) == [
+        "    demo-07-canvas_no_future_import (07_circular_imports): ex7_2_test scored full, expected less",
+        "    demo-reference (07_circular_imports): ex7_1_test scored 0.0/2, expected full",
+    ]
+    assert matrix.grading_lines("x\ncourse: error: no sandbox\n") == [
+        "    course: error: no sandbox"
+    ]
+
+
 # -- the real interpreters (make sandbox, make pythons) ------------------------
 
 
