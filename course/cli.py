@@ -40,7 +40,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .authoring.check import lint, out_of_sync, validate
+    from .authoring.check import lint, out_of_sync, references_pass, validate
     from .authoring.readme import update_readme
 
     course = _course(args)
@@ -53,7 +53,12 @@ def _cmd_check(args: argparse.Namespace) -> int:
             ]
         return []
 
-    steps = [("lint", lint), ("release in sync", out_of_sync), ("readme", readme)]
+    steps = [
+        ("lint", lint),
+        ("release in sync", out_of_sync),
+        ("readme", readme),
+        ("tests self-contained", references_pass),
+    ]
     if not args.no_validate:
         steps.append(("validator", validate))
     problems = []
@@ -78,13 +83,12 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _print_results(outcomes, course: Course) -> None:
-    from .grading.report import summary
-    from .grading.run import format_table
+    from .grading.console import format_table, summary
 
     print(format_table(outcomes))
     print(f"\ngrades: {course.root / 'grades.csv'}")
     print(f"triage list: {course.reports / 'outcomes.csv'}")
-    print(f"feedback: {course.grading.feedback}/<student>/<lesson>/")
+    print(f"feedback: {course.feedback}/<student>/<lesson>/")
     print()
     print(summary(outcomes, course.reports))
 
@@ -99,8 +103,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         args.lessons,
         students=args.students,
         timeout=args.timeout,
+        budget=args.budget,
         jobs=args.jobs,
         sandbox=not args.unsafe_no_sandbox,
+        python=args.python,
     )
     _print_results(outcomes, course)
     return 0
@@ -117,10 +123,14 @@ def _warn_unsafe(args: argparse.Namespace) -> None:
 
 def _cmd_sandbox(args: argparse.Namespace) -> int:
     from .grading.sandbox import Sandbox
+    from .pythons import find, host
 
-    with Sandbox(1) as box:
+    interpreter = find(args.python) if args.python else host()
+    with Sandbox(1, interpreter=interpreter) as box:
         box.trial()
-    print("the sandbox works here: student code can be graded safely")
+    print(
+        f"the sandbox works here (Python {interpreter.version}): student code can be graded safely"
+    )
     return 0
 
 
@@ -135,6 +145,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         jobs=args.jobs,
         sandbox=not args.unsafe_no_sandbox,
+        python=args.python,
     )
     _print_results(outcomes, course)
     if problems:
@@ -161,6 +172,16 @@ def _positive(text: str) -> int:
         value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be a whole number of at least 1, not {text!r}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < 1e6:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, not {text!r}")
     return value
 
 
@@ -200,17 +221,24 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--student", dest="students", action="append", help="grade only this student (repeatable)"
     )
+    _add_timeouts(p)
     p.add_argument(
-        "--timeout", type=int, help="per-cell timeout in seconds (default: nbgrader_config.py)"
+        "--budget",
+        type=_seconds,
+        help="seconds all checks of one notebook may take together (default: 600)",
     )
     _add_jobs(p)
+    _add_python(p)
     _add_unsafe(p)
     p = add("demo", _cmd_demo, "synthesise a demo class into submitted/ and grade it")
-    p.add_argument("--timeout", type=int, help="per-cell timeout in seconds")
+    _add_timeouts(p)
     _add_jobs(p)
+    _add_python(p)
     _add_unsafe(p)
     help = "check that student code can be sandboxed on this machine (a trial run)"
-    sub.add_parser("sandbox", help=help, description=help).set_defaults(func=_cmd_sandbox)
+    p = sub.add_parser("sandbox", help=help, description=help)
+    p.set_defaults(func=_cmd_sandbox)
+    _add_python(p)
     _add_lab(sub)
     return parser
 
@@ -225,6 +253,22 @@ def _add_lab(sub) -> None:
     p.add_argument("--port", type=_positive, help="port to serve on (default: Jupyter's, 8888)")
     p.add_argument("--ip", help="address to serve on (default: Jupyter's, localhost)")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
+
+
+def _add_timeouts(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--timeout",
+        type=_seconds,
+        help="seconds each check may run (default: Execute.timeout in nbgrader_config.py)",
+    )
+
+
+def _add_python(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--python",
+        metavar="X.Y",
+        help="run checks with this Python version (built by `make pythons`; default: the host's)",
+    )
 
 
 def _add_unsafe(p: argparse.ArgumentParser) -> None:

@@ -6,6 +6,8 @@ import os
 import sys
 from pathlib import Path
 
+from ._compat import skip_rfc3987
+
 __all__ = ["prepare_process"]
 
 
@@ -19,17 +21,9 @@ def _put_own_bin_on_path() -> None:
 def prepare_process() -> None:
     """Make this process ready to drive nbgrader.
 
-    Side effects:
-
-    * this interpreter's ``bin/`` is put first on ``os.environ["PATH"]`` if
-      missing: nbgrader runs ``alembic`` and Jupyter starts kernels found
-      there;
-    * ``sys.modules["rfc3987_syntax"] = None`` unless already imported:
-      importing nbgrader imports jsonschema, which, when that optional
-      package is installed, builds a grammar for its "iri" format checks —
-      about 2.5 s per process here, for checks nbgrader never asks for.
-      jsonschema imports it under ``suppress(ImportError)``, so this skips
-      just that.
+    Side effects: this interpreter's ``bin/`` is put first on
+    ``os.environ["PATH"]`` if missing (nbgrader runs ``alembic`` and Jupyter
+    starts kernels found there); :func:`course._compat.skip_rfc3987`.
     """
     _put_own_bin_on_path()
-    sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
+    skip_rfc3987()

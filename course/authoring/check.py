@@ -14,6 +14,8 @@ temporary folders.
 
 from __future__ import annotations
 
+import ast
+import builtins
 import filecmp
 import re
 import shutil
@@ -21,12 +23,15 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+from nbformat import NotebookNode
+
 from .. import notebooks as nbs
 from ..coursedir import Course
 from ..kernels import ipc_config, private_sockets
 from .build import generate_release_tree, is_runtime
+from .pacing import CORE_LIMIT, GOING_FURTHER, pace
 
-__all__ = ["NBVAL_TAGS", "lint", "lint_notebook", "out_of_sync", "validate"]
+__all__ = ["NBVAL_TAGS", "RULES", "lint", "lint_notebook", "out_of_sync", "validate"]
 
 #: The nbval directives a cell may carry, as tags.
 NBVAL_TAGS = {
@@ -40,6 +45,9 @@ _READABLE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 _HEX_ID = re.compile(r"^cell-[0-9a-f]{6,}$")
 _POINTS_TEXT = re.compile(r"\(\s*\d+(\.\d+)?\s*(points?|pts?|marks?)\s*\)", re.IGNORECASE)
 _COMMENT_DIRECTIVE = re.compile(r"^\s*#\s*(NBVAL_[A-Z_]+|PYTEST_VALIDATE_IGNORE_OUTPUT)")
+_EXERCISE_HEADING = re.compile(r"^#{2,4}\s*Exercise\s+\d+(\.\d+)*\s+[\u2014\u2013-]", re.MULTILINE)
+_STATED_TIME = re.compile(r"\*\*Time:\*\*\s*about\s+(\d+)\s+minutes")
+_BUILTINS = set(dir(builtins)) | {"__name__", "__file__", "__builtins__"}
 
 
 def _marker_problems(text: str, begin: str, end: str) -> list[str]:
@@ -59,11 +67,27 @@ def _marker_problems(text: str, begin: str, end: str) -> list[str]:
     return problems
 
 
-def lint_notebook(nb_path: Path) -> list[str]:
-    """Problems with one source notebook, each as ``"<file> cell N: ..."``."""
-    nb = nbs.read(nb_path)
-    problems: list[str] = []
-    ids = Counter(nbs.grade_id(c) for c in nb.cells if nbs.grade_id(c))
+# --- rules: each takes the notebook and returns problems ("cell N: ...") -----
+
+Problems = list[str]
+
+
+def _where(index: int, cell: NotebookNode) -> str:
+    gid = nbs.grade_id(cell)
+    return f"cell {index}" + (f" ({gid})" if gid else "")
+
+
+def _code(text: str) -> str:
+    """A code cell's text as Python: cell magics' cells and IPython lines
+    (``%``, ``!``) blanked, markers kept (they are comments)."""
+    if text.lstrip().startswith("%%"):
+        return ""
+    return "\n".join("" if ln.lstrip().startswith(("%", "!")) else ln for ln in text.splitlines())
+
+
+def rule_setup_cell(nb: NotebookNode) -> Problems:
+    """The first code cell is the locked set-up cell; there are graded tests."""
+    problems = []
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     if not code_cells or nbs.grade_id(code_cells[0]) != "setup":
         problems.append("the first code cell must be the locked set-up cell (grade_id 'setup')")
@@ -71,58 +95,272 @@ def lint_notebook(nb_path: Path) -> list[str]:
         problems.append("the set-up cell must be locked")
     if not any(nbs.is_graded_test(c) for c in nb.cells):
         problems.append("no autograded test cell")
+    return problems
+
+
+def rule_stored_form(nb: NotebookNode) -> Problems:
+    """The notebook is stored normalised (counts, metadata, widget state)."""
     if nb != nbs.normalise(nb):
-        problems.append(
-            "not in stored form (counts, editor metadata, widget state); run `course record`"
-        )
+        return ["not in stored form (counts, editor metadata, widget state); run `course record`"]
+    return []
 
+
+def rule_grade_ids(nb: NotebookNode) -> Problems:
+    """Grade ids are readable snake_case and unique."""
+    ids = Counter(nbs.grade_id(c) for c in nb.cells if nbs.grade_id(c))
+    problems = []
     for index, cell in enumerate(nb.cells, start=1):
-        where = f"cell {index}" + (f" ({nbs.grade_id(cell)})" if nbs.grade_id(cell) else "")
-        text = nbs.cell_text(cell)
         gid = nbs.grade_id(cell)
-        meta = cell.metadata.get("nbgrader", {})
+        if gid is None:
+            continue
+        if _HEX_ID.match(gid) or not _READABLE_ID.match(gid):
+            problems.append(
+                f"{_where(index, cell)}: grade id is not readable (use lowercase snake_case, "
+                "e.g. ex1_2_tally_test)"
+            )
+        if ids[gid] > 1:
+            problems.append(f"{_where(index, cell)}: grade id is used more than once")
+    return problems
 
-        def say(msg: str, where: str = where) -> None:
-            problems.append(f"{where}: {msg}")
 
-        if gid is not None:
-            if _HEX_ID.match(gid) or not _READABLE_ID.match(gid):
-                say("grade id is not readable (use lowercase snake_case, e.g. ex1_2_tally_test)")
-            if ids[gid] > 1:
-                say("grade id is used more than once")
+def rule_markers(nb: NotebookNode) -> Problems:
+    """Solution and hidden-test markers are balanced, in the right kind of cell."""
+    problems = []
+    for index, cell in enumerate(nb.cells, start=1):
+        where, text = _where(index, cell), nbs.cell_text(cell)
         for begin, end in (
             (nbs.SOLUTION_BEGIN, nbs.SOLUTION_END),
             (nbs.HIDDEN_BEGIN, nbs.HIDDEN_END),
         ):
-            for p in _marker_problems(text, begin, end):
-                say(p)
-        has_solution_marker = nbs.SOLUTION_BEGIN in text
-        if has_solution_marker and not nbs.is_solution(cell):
-            say("solution markers in a cell that is not an nbgrader solution cell")
+            problems += [f"{where}: {p}" for p in _marker_problems(text, begin, end)]
+        if nbs.SOLUTION_BEGIN in text and not nbs.is_solution(cell):
+            problems.append(
+                f"{where}: solution markers in a cell that is not an nbgrader solution cell"
+            )
         if nbs.HIDDEN_BEGIN in text and not nbs.is_graded_test(cell):
-            say("hidden-test markers in a cell that is not an autograded test cell")
-        if nbs.is_solution(cell) and cell.cell_type == "code":
-            if not has_solution_marker:
-                say("solution cell without ### BEGIN SOLUTION / ### END SOLUTION")
-            first = text.splitlines()[0] if text else ""
-            if "%%writefile" in text and not first.startswith("%%writefile"):
-                say("%%writefile must be the first line, outside the solution markers")
-        if nbs.is_graded_test(cell):
-            if not nbs.hidden_test_lines(cell):
-                say("graded test cell without hidden tests")
-            first = text.lstrip().splitlines()[0] if text.strip() else ""
-            if not first.startswith(('"""', "'''", "#")):
-                say("a test cell's first line must say what it checks (a docstring)")
-            if not meta.get("points"):
-                say("graded cell without points in its metadata")
+            problems.append(
+                f"{where}: hidden-test markers in a cell that is not an autograded test cell"
+            )
+    return problems
+
+
+def rule_answer_cells(nb: NotebookNode) -> Problems:
+    """Every answer cell writes a module: ``%%writefile`` first, outside the markers."""
+    problems = []
+    for index, cell in enumerate(nb.cells, start=1):
+        if not nbs.is_solution(cell):
+            continue
+        where, text = _where(index, cell), nbs.cell_text(cell)
+        if cell.cell_type != "code":
+            problems.append(f"{where}: answer cells are code cells that write a module")
+            continue
+        if nbs.SOLUTION_BEGIN not in text:
+            problems.append(f"{where}: solution cell without ### BEGIN SOLUTION / ### END SOLUTION")
+        first = text.splitlines()[0] if text else ""
+        if not first.startswith("%%writefile"):
+            problems.append(
+                f"{where}: %%writefile must be the first line, outside the solution markers"
+            )
+    return problems
+
+
+def rule_test_cells(nb: NotebookNode) -> Problems:
+    """Each graded test cell says what it checks, has hidden tests and points,
+    and is self-contained: plain Python that uses only its own names, the
+    set-up cell's and builtins (the grader runs it in a fresh interpreter
+    after the set-up cell alone)."""
+    problems = []
+    setup_names = _defined_names(
+        next((nbs.cell_text(c) for c in nb.cells if nbs.grade_id(c) == "setup"), "")
+    )
+    for index, cell in enumerate(nb.cells, start=1):
+        if not nbs.is_graded_test(cell):
+            continue
+        where, text = _where(index, cell), nbs.cell_text(cell)
+        if not nbs.hidden_test_lines(cell):
+            problems.append(f"{where}: graded test cell without hidden tests")
+        first = text.lstrip().splitlines()[0] if text.strip() else ""
+        if not first.startswith(('"""', "'''", "#")):
+            problems.append(
+                f"{where}: a test cell's first line must say what it checks (a docstring)"
+            )
+        if not cell.metadata.get("nbgrader", {}).get("points"):
+            problems.append(f"{where}: graded cell without points in its metadata")
+        if _code(text) != text:
+            problems.append(f"{where}: a test cell must be plain Python (no % or ! lines)")
+        try:
+            tree = ast.parse(text)
+        except SyntaxError as exc:
+            problems.append(f"{where}: not valid Python ({exc.msg}, line {exc.lineno})")
+            continue
+        free = sorted(_free_names(tree) - setup_names - _BUILTINS)
+        if free:
+            problems.append(
+                f"{where}: the test cell uses {', '.join(free)}, defined elsewhere in the notebook; "
+                "test cells must be self-contained (move shared helpers into course.lesson)"
+            )
+    return problems
+
+
+def rule_assert_messages(nb: NotebookNode) -> Problems:
+    """Every ``assert`` (demos, visible and hidden tests) says what was
+    expected and what was found: it has a message."""
+    problems = []
+    for index, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type != "code" or nbs.is_solution(cell):
+            continue
+        try:
+            tree = ast.parse(_code(nbs.cell_text(cell)))
+        except SyntaxError:
+            continue
+        bare = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Assert) and n.msg is None]
+        if bare:
+            lines = ", ".join(map(str, bare))
+            problems.append(f"{_where(index, cell)}: assert without a message (line {lines})")
+    return problems
+
+
+def rule_exercises(nb: NotebookNode) -> Problems:
+    """Answers and graded tests stand under an ``### Exercise N.M — ...``
+    heading, never in a going-further section."""
+    problems = []
+    seen_exercise = False
+    for index, cell in enumerate(nb.cells, start=1):
+        if cell.cell_type == "markdown" and _EXERCISE_HEADING.search(nbs.cell_text(cell)):
+            seen_exercise = True
+        if nbs.is_solution(cell) or nbs.is_graded_test(cell):
+            if not seen_exercise:
+                problems.append(
+                    f"{_where(index, cell)}: not under an '### Exercise N.M — title' heading"
+                )
+            if GOING_FURTHER in cell.metadata.get("tags", []):
+                problems.append(
+                    f"{_where(index, cell)}: an exercise cannot be in a going-further section"
+                )
+    return problems
+
+
+def rule_points_and_directives(nb: NotebookNode) -> Problems:
+    """Points live in metadata only; nbval directives are tags."""
+    problems = []
+    for index, cell in enumerate(nb.cells, start=1):
+        where, text = _where(index, cell), nbs.cell_text(cell)
         if cell.cell_type == "markdown" and _POINTS_TEXT.search(text):
-            say("points written in the text: points live in metadata only")
+            problems.append(f"{where}: points written in the text: points live in metadata only")
         for line in text.splitlines():
             if _COMMENT_DIRECTIVE.match(line):
-                say(f"nbval comment directive {line.strip()!r}: use a cell tag instead")
+                problems.append(
+                    f"{where}: nbval comment directive {line.strip()!r}: use a cell tag instead"
+                )
         for tag in cell.metadata.get("tags", []):
             if (tag.startswith("nbval") or "exception" in tag) and tag not in NBVAL_TAGS:
-                say(f"unknown nbval tag {tag!r}")
+                problems.append(f"{where}: unknown nbval tag {tag!r}")
+    return problems
+
+
+def rule_going_further(nb: NotebookNode) -> Problems:
+    """A going-further section starts with a tagged heading that says it is
+    optional."""
+    problems = []
+    previous = False
+    for index, cell in enumerate(nb.cells, start=1):
+        tagged = GOING_FURTHER in cell.metadata.get("tags", [])
+        if tagged and not previous:
+            text = nbs.cell_text(cell)
+            if (
+                cell.cell_type != "markdown"
+                or not re.search(r"^#+ .*Going further", text, re.M)
+                or "optional" not in text.lower()
+            ):
+                problems.append(
+                    f"{_where(index, cell)}: a going-further section must start with a markdown "
+                    "heading '... Going further ...' that says it is optional"
+                )
+        previous = tagged
+    return problems
+
+
+def rule_pacing(nb: NotebookNode) -> Problems:
+    """The stated time is the formula's (course.authoring.pacing), and the
+    core path fits the limit."""
+    core = pace(nb)
+    intro = "\n".join(nbs.cell_text(c) for c in nb.cells[:4] if c.cell_type == "markdown")
+    stated = _STATED_TIME.search(intro)
+    problems = []
+    if core.minutes > CORE_LIMIT:
+        problems.append(
+            f"the core path takes {core.minutes} minutes by the formula (limit {CORE_LIMIT}): "
+            f"{core.words} words, {core.code_cells} demo cells, {core.exercises} exercises; "
+            "move asides into going-further sections"
+        )
+    if stated is None:
+        problems.append("the introduction states no time ('**Time:** about N minutes')")
+    elif int(stated.group(1)) != core.minutes:
+        problems.append(
+            f"the introduction says about {stated.group(1)} minutes; the formula gives "
+            f"{core.minutes} for the core path"
+        )
+    return problems
+
+
+#: The lint, in order: structure first, then cells, then pacing.
+RULES = (
+    rule_setup_cell,
+    rule_stored_form,
+    rule_grade_ids,
+    rule_markers,
+    rule_answer_cells,
+    rule_test_cells,
+    rule_assert_messages,
+    rule_exercises,
+    rule_points_and_directives,
+    rule_going_further,
+    rule_pacing,
+)
+
+
+def _defined_names(source: str) -> set[str]:
+    try:
+        tree = ast.parse(_code(source))
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+    return names
+
+
+def _free_names(tree: ast.AST) -> set[str]:
+    """Names a cell reads that it never binds (roughly: any binding anywhere counts)."""
+    bound: set[str] = set()
+    used: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (used if isinstance(node.ctx, ast.Load) else bound).add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        elif isinstance(node, ast.alias) and node.name == "*":
+            return set()  # cannot tell
+    return used - bound
+
+
+def lint_notebook(nb_path: Path) -> list[str]:
+    """Problems with one source notebook, each as ``"<file>: ..."`` (see :data:`RULES`)."""
+    nb = nbs.read(nb_path)
+    problems: list[str] = []
+    for rule in RULES:
+        problems += rule(nb)
     return [f"{nb_path}: {p}" for p in problems]
 
 
@@ -201,4 +439,34 @@ def validate(course: Course, lessons: list[str]) -> list[str]:
                 f"{rel}: the untouched student notebook fails {failed} of {tests} graded "
                 "test cells (it must fail all of them)"
             )
+    return problems
+
+
+def references_pass(course: Course, lessons: list[str]) -> list[str]:
+    """Every graded test cell passes with the reference answers when run as
+    the grader runs it: in a fresh interpreter that has run only the set-up
+    cell and written the lesson's files (given and answered); no demo cell
+    runs. This proves the test cells are self-contained. Runs unsandboxed
+    (the reference is the course's own code), in temporary folders."""
+    from ..grading.answers import Answer
+    from ..grading.execute import run_check
+    from ..grading.sandbox import Unsandboxed
+    from ..grading.spec import lesson_spec
+
+    problems = []
+    with Unsandboxed() as box:
+        for lesson in lessons:
+            spec = lesson_spec(course, lesson)
+            source = {nbs.grade_id(c): c for c in nbs.read(course.source_notebook(lesson)).cells}
+            answers = []
+            for a in spec.answers:
+                text = nbs.solution_as_student_writes_it(source[a.grade_id])
+                answers.append(Answer(a.grade_id, a.path, text.split("\n", 1)[1], a.append, True))
+            for check in spec.checks:
+                verdict = run_check(box, 0, spec, answers, check, timeout=60)
+                if not verdict.passed:
+                    problems.append(
+                        f"{course.source_notebook(lesson)}: {check.grade_id} fails with the "
+                        f"reference answers in a clean interpreter: {verdict.message[:500]}"
+                    )
     return problems

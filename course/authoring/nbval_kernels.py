@@ -1,41 +1,25 @@
 """A pytest plugin: how nbval's kernels start in the course's checks.
 
-nbval (0.11) starts every kernel with jupyter_client's defaults, in the
-user's environment. In CI that once gave "Kernel didn't respond in 60
-seconds" on every cell of one notebook (lesson 01) while the other notebooks
-of both nbval processes passed; nbval had sent the kernel's stderr to
-/dev/null, so the cause is not known. This plugin removes the shared state
-that two nbval processes starting kernels at once (``tests/test_nbval.py``
-runs one per core) have in common, and keeps the evidence next time:
+- **IPC sockets, not TCP ports**, in a folder private to this pytest
+  process (jupyter_client picks TCP ports by binding port 0 and letting go,
+  so concurrent processes can race for one);
+- **a private IPython directory** (``IPYTHONDIR``): no shared history
+  database, no user start-up files;
+- **kernel stderr in a log**, whose tail is shown for every kernel that
+  wrote one when the run fails;
+- **one retry of a kernel start** that fails (never of a cell); each retry
+  is listed at the end of the run, one ``RETRIED`` line each, with the failed
+  kernel's stderr (``tests/test_nbval.py`` turns those lines into
+  :class:`course.kernels.KernelStartRetried` warnings).
 
-- **IPC sockets, not TCP ports.** jupyter_client picks a kernel's five TCP
-  ports by binding port 0 and letting go before the kernel binds them, so
-  concurrent processes (or any outgoing connection drawing the same
-  ephemeral port) can race for one. Unix sockets in a folder private to this
-  pytest process have nothing to race for; the course's own tools
-  (``course.kernels``) already work so.
-- **A private IPython directory** (``IPYTHONDIR``): kernels no longer share
-  the user's ``~/.ipython`` history database (every cell run was written
-  into it, one SQLite file for all processes) or run its startup files.
-- **Kernel stderr in a log**, whose tail is shown for every kernel that
-  wrote one when the run fails.
-- **One retry of a kernel start** that fails (no reply within nbval's
-  startup timeout, or the kernel died first). Only the start is retried,
-  never a cell: a notebook whose folder breaks its kernel fails both times.
-  Every retry is listed at the end of the run, one ``RETRIED`` line each,
-  with the failed kernel's stderr (``tests/test_nbval.py`` turns those lines
-  into :class:`course.kernels.KernelStartRetried` warnings in ``make test``'s summary).
+Use: ``python -m pytest -p course.authoring.nbval_kernels --nbval ...``. The
+report header names the folder, so a run shows that the plugin was active.
 
-Use: ``python -m pytest -p course.authoring.nbval_kernels --nbval ...``. The report
-header names the folder, so a run shows that the plugin was active.
-
-Side effects, for this pytest process only: creates a temporary folder (mode
-0700) for the sockets, the IPython directory and the kernel logs, removed at
-the end of the session; sets ``IPYTHONDIR`` in ``os.environ`` (kernels
-inherit it); closes the /dev/null file nbval opens for each kernel; replaces
-``nbval.kernel.KernelManager`` and ``nbval.kernel.start_new_kernel`` (which
-nbval looks up at call time; nbval is pinned to 0.11) with a subclass
-configured by :func:`course.kernels.ipc_config` and a retrying wrapper.
+Side effects, for this pytest process only: creates a temporary folder
+(mode 0700) for the sockets, the IPython directory and the kernel logs,
+removed at the end of the session; sets ``IPYTHONDIR`` in ``os.environ``;
+closes the /dev/null file nbval opens for each kernel; patches nbval's
+kernel start (:func:`course._compat.patch_nbval_kernels`).
 """
 
 from __future__ import annotations
@@ -46,10 +30,10 @@ import tempfile
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import nbval.kernel
 import pytest
 from jupyter_client.manager import KernelManager
 
+from .._compat import patch_nbval_kernels
 from ..kernels import ipc_config
 
 __all__ = ["IPCKernelManager", "start_new_kernel"]
@@ -60,7 +44,7 @@ _logs: list[tuple[str, BinaryIO]] = []
 #: Each retried start: (what went wrong, the failed kernel's index in _logs,
 #: or None if it failed before a kernel was started).
 _retries: list[tuple[str, int | None]] = []
-_start_new_kernel = nbval.kernel.start_new_kernel
+_start_new_kernel: Any = None  # nbval's own, kept by pytest_configure
 
 
 class IPCKernelManager(KernelManager):
@@ -108,8 +92,8 @@ def pytest_configure(config: pytest.Config) -> None:
     global _folder
     _folder = Path(tempfile.mkdtemp(prefix="nbval-kernels-"))
     os.environ["IPYTHONDIR"] = str(_folder / "ipython")
-    nbval.kernel.KernelManager = IPCKernelManager  # type: ignore[misc]
-    nbval.kernel.start_new_kernel = start_new_kernel
+    global _start_new_kernel
+    _start_new_kernel = patch_nbval_kernels(IPCKernelManager, start_new_kernel)
 
 
 def pytest_terminal_summary(

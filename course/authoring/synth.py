@@ -7,6 +7,8 @@ Mutants are plausible wrong answers, kept as data in
     name = "tally_from_import"
     why = "from counter import count copies the value once"
     fails = ["ex1_2_tally_test"]      # test cells that must lose points
+    wrong_on = "<3.14"                 # optional: wrong only on these Pythons
+                                       # (full marks expected on the others)
     [mutant.replace]                   # solution grade id -> new cell source
     ex1_2_tally = '''
     %%writefile tally.py
@@ -48,10 +50,21 @@ class Mutant:
     why: str
     fails: tuple[str, ...]
     replace: dict[str, str]
+    wrong_on: str = ""  # a version specifier ("<3.14"); empty: wrong on every version
 
     @property
     def student(self) -> str:
         return f"demo-{self.lesson[:2]}-{self.name}"
+
+    def is_wrong_on(self, version: str) -> bool:
+        """Must this mutant lose its cells on Python ``version`` ("3.14")?
+        Where it is not wrong (``wrong_on`` excludes the version), it must
+        score full marks."""
+        if not self.wrong_on:
+            return True
+        from packaging.specifiers import SpecifierSet
+
+        return SpecifierSet(self.wrong_on).contains(version)
 
 
 def mutants_file(course: Course, lesson: str) -> Path:
@@ -89,7 +102,17 @@ def load_mutants(course: Course, lesson: str) -> list[Mutant]:
             raise CourseError(
                 f"{where}: 'replace' must name solution cells among {sorted(solutions)}"
             )
-        mutants.append(Mutant(lesson, name, entry.get("why", ""), fails, replace))
+        wrong_on = str(entry.get("wrong_on", ""))
+        if wrong_on:
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
+            try:
+                SpecifierSet(wrong_on)
+            except InvalidSpecifier:
+                raise CourseError(
+                    f"{where}: 'wrong_on' is not a version specifier: {wrong_on!r}"
+                ) from None
+        mutants.append(Mutant(lesson, name, entry.get("why", ""), fails, replace, wrong_on))
     return mutants
 
 

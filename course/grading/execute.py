@@ -1,105 +1,172 @@
-"""nbgrader's Execute step with outputs capped in bytes.
+"""Run one graded check and decide, from outside, whether it passed.
 
-nbgrader's ``LimitOutput`` counts lines, after the fact: a 100 MB single
-line is kept whole, and an endless print loop piles up in the grader's
-memory until the cell times out. :class:`CappedExecute` counts the bytes
-of every output message as it arrives and keeps at most
-``output_limit`` bytes per cell, replacing the rest with one note. Error
-outputs are always kept (shortened), so a failing test cell still fails.
-Widget state is not stored: nothing is graded through widgets. The kernel
-itself loads :mod:`course.lesson.outcap`, which stops a print flood at its source
-before it fills the kernel's buffers.
+A check is one graded test cell of the instructor's notebook (hidden checks
+included), run by :mod:`course.lesson.runner` in a fresh process that has
+run only the lesson's set-up cell and written the student's answers into
+its scratch folder: no cell of the student's notebook runs, ever.
 
-With ``seal_sockets`` (set by :meth:`course.grading.sandbox.Sandbox.config`), the
-folder of the kernel's IPC sockets, which the sandboxed kernel needed to
-write while it created them, is made read-only for it as soon as the kernel
-is ready: it lies on the real disk, outside the size-limited tmpfs.
+The verdict (:func:`verdict`) is strict: full points only for exactly one
+``passed`` report that carries this run's secret token, from a process
+that exited with status 0 within the time allowed and wrote nothing on
+standard error. Anything else is 0 points with the reason in the student's
+words: the failed check's message (a hidden check's message with any line
+of hidden test code taken out), a timeout, a crash, output on standard
+error, or something of the interpreter replaced while the check ran. Only
+a failure of the set-up itself (the course's fault, not the student's)
+sends the submission to manual grading.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path
-from typing import Any
+import secrets
+from dataclasses import dataclass
 
-from nbformat.notebooknode import NotebookNode
-from nbformat.v4 import new_output
-from nbgrader.preprocessors import Execute
-from traitlets import Bool, Integer
+from .answers import Answer
+from .sandbox import Box, Completed
+from .spec import Check, GivenFile, LessonSpec
 
-__all__ = ["CappedExecute"]
+__all__ = ["Verdict", "build_job", "run_check", "verdict"]
 
-#: The kernel argument that loads :mod:`course.lesson.outcap`.
-OUTCAP = "--ext=course.lesson.outcap"
+#: Hidden-test lines shorter than this are too common ("x = 1") to scrub.
+_MIN_SECRET_LINE = 12
 
 
-def _size(content: dict[str, Any]) -> int:
-    if "text" in content:
-        return len(content["text"])
-    if "data" in content:
-        return sum(
-            len(v) if isinstance(v, str) else len(json.dumps(v)) for v in content["data"].values()
+@dataclass(frozen=True)
+class Verdict:
+    """The result of one check, in the student's terms."""
+
+    passed: bool
+    message: str = ""
+    hidden: bool = False  # a hidden check failed
+    setup_failed: bool = False  # the course's set-up failed: manual grading
+    tampered: bool = False  # something of the interpreter was replaced
+    seconds: float = 0.0
+    notes: tuple[str, ...] = ()  # sandbox limits hit
+
+
+def build_job(spec: LessonSpec, answers: list[Answer], check: Check) -> bytes:
+    """The runner's job: the set-up cell, the files (the lesson's given
+    files and the student's answers, in notebook order), the test cell."""
+    given = {a.grade_id: a for a in answers}
+    files = []
+    for item in spec.files:
+        if isinstance(item, GivenFile):
+            files.append([item.path, item.text, item.append])
+        elif item.grade_id in given:
+            answer = given[item.grade_id]
+            files.append([answer.path, answer.text, answer.append])
+    job = {"setup": spec.setup, "answers": files, "test": check.source}
+    return json.dumps(job).encode("utf-8")
+
+
+def _scrub(message: str, check: Check) -> str:
+    """``message`` with every line of hidden test code that it quotes
+    replaced (a student's code could read the running check and put its
+    text into a value that an assert message shows)."""
+    for line in sorted({ln.strip() for ln in check.hidden_lines()}, key=len, reverse=True):
+        if len(line) >= _MIN_SECRET_LINE and line in message:
+            message = message.replace(line, "[hidden check code]")
+    return message
+
+
+def _first_lines(data: bytes, n: int = 3) -> str:
+    lines = data.decode("utf-8", "replace").strip().splitlines()
+    shown = "\n".join(lines[-n:])
+    return shown if len(lines) <= n else "...\n" + shown
+
+
+def verdict(check: Check, done: Completed, token: str, timeout: float) -> Verdict:
+    """Decide ``check``'s result from what its process did (module docstring)."""
+    common = {"seconds": done.seconds, "notes": tuple(done.notes)}
+    if done.timed_out:
+        return Verdict(
+            False, f"The check did not finish within {timeout:g} s (timed out).", **common
         )
-    if "traceback" in content:
-        return sum(len(line) for line in content["traceback"])
-    return 0
-
-
-class CappedExecute(Execute):
-    """Execute with at most ``output_limit`` bytes of output kept per cell."""
-
-    output_limit = Integer(
-        1_000_000, help="Bytes of output kept per cell; the rest is replaced by a note."
-    ).tag(config=True)
-
-    seal_sockets = Bool(
-        False, help="Make the IPC socket folder read-only for the kernel once it is ready."
-    ).tag(config=True)
-
-    def start_new_kernel_client(self) -> Any:
-        client = super().start_new_kernel_client()
-        if self.seal_sockets and self.km is not None and self.km.transport == "ipc":
-            os.chmod(
-                Path(self.km.ip).parent, 0o755
-            )  # owned by root: the kernel's uid cannot undo it
-        return client
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("store_widget_state", False)
-        super().__init__(*args, **kwargs)
-        if OUTCAP not in self.extra_arguments:  # whatever else is configured
-            self.extra_arguments = [*self.extra_arguments, OUTCAP]
-        self._used: dict[int, int] = {}
-
-    def output(
-        self,
-        outs: list[NotebookNode],
-        msg: dict[str, Any],
-        display_id: str | None,
-        cell_index: int,
-    ) -> NotebookNode | None:
-        content = msg.get("content", {})
-        used = self._used.get(cell_index, 0)
-        left = self.output_limit - used
-        size = _size(content)
-        if msg["msg_type"] == "error":
-            limit = max(left, 10_000)
-            content["traceback"] = [line[:limit] for line in content.get("traceback", [])[-50:]]
-            content["evalue"] = content.get("evalue", "")[:limit]
-            return super().output(outs, msg, display_id, cell_index)
-        if size <= left:
-            self._used[cell_index] = used + size
-            return super().output(outs, msg, display_id, cell_index)
-        if left > 0:
-            self._used[cell_index] = self.output_limit
-            if msg["msg_type"] == "stream":
-                content["text"] = content["text"][:left]
-                super().output(outs, msg, display_id, cell_index)
-            note = new_output(
-                "stream",
-                name="stdout",
-                text=f"\n[output cut: this cell printed more than {self.output_limit:,} bytes]\n",
+    reports = []
+    for line in done.result.decode("utf-8", "replace").splitlines():
+        try:
+            report = json.loads(line)
+        except ValueError:
+            report = None
+        reports.append(report if isinstance(report, dict) else {})
+    if len(reports) != 1:
+        why = (
+            f"the check's process ended without reporting (exit status {done.returncode})"
+            if not reports
+            else "the check's process reported more than once (something else wrote its report)"
+        )
+        extra = f": {_first_lines(done.stderr)}" if done.stderr.strip() else ""
+        return Verdict(False, f"The check did not complete: {why}{extra}.", **common)
+    report = reports[0]
+    status = report.get("status")
+    if status == "passed":
+        if not secrets.compare_digest(str(report.get("token", "")), token):
+            return Verdict(
+                False,
+                "The check did not complete: its report was not the grader's.",
+                tampered=True,
+                **common,
             )
-            outs.append(note)
-        return None
+        if done.returncode != 0:
+            return Verdict(
+                False, f"The check's process exited with status {done.returncode}.", **common
+            )
+        if done.stderr.strip():
+            return Verdict(
+                False,
+                "The check wrote to standard error (a warning or an error message), "
+                f"which counts as a failure:\n{_first_lines(done.stderr)}",
+                **common,
+            )
+        return Verdict(True, **common)
+    if status == "tampered":
+        changes = [str(c) for c in report.get("changes", [])][:5]
+        return Verdict(
+            False,
+            "Your code replaced part of Python itself while the check ran ("
+            + "; ".join(changes)
+            + "), so the check cannot be trusted.",
+            tampered=True,
+            **common,
+        )
+    if status == "failed":
+        kind = str(report.get("type", "Exception"))[:200]
+        message = str(report.get("message", ""))
+        line = report.get("line") if isinstance(report.get("line"), int) else None
+        if report.get("where") == "setup":
+            return Verdict(
+                False,
+                f"The lesson's set-up failed before the check could run: {kind}: {message}",
+                setup_failed=True,
+                **common,
+            )
+        hidden = check.in_hidden(line)
+        text = (
+            message if kind == "AssertionError" and message else f"{kind}: {message}".rstrip(": ")
+        )
+        if kind == "AssertionError" and not message:
+            text = "AssertionError (the check gives no message)"
+        if hidden:
+            return Verdict(
+                False, "A hidden check failed. " + _scrub(text, check), hidden=True, **common
+            )
+        code = check.visible_line(line)
+        where = f" (line {line}: {code})" if code else ""
+        return Verdict(False, f"This check failed{where}. {_scrub(text, check)}", **common)
+    return Verdict(False, "The check did not complete: its report was not understood.", **common)
+
+
+def run_check(
+    box: Box,
+    slot: int,
+    spec: LessonSpec,
+    answers: list[Answer],
+    check: Check,
+    timeout: float,
+) -> Verdict:
+    """Run ``check`` against ``answers`` in ``box``'s slot ``slot`` and
+    judge it. Side effects: those of the box (a process started and ended)."""
+    token = secrets.token_hex(16)
+    done = box.run(slot, build_job(spec, answers, check), token.encode("ascii"), timeout)
+    return verdict(check, done, token, timeout)

@@ -1,144 +1,108 @@
-"""Feedback for students without the hidden test code (design.md trap 4).
+"""Feedback pages for students, built from data.
 
-nbgrader's feedback is rendered from the autograded notebook, which holds
-the hidden tests in full, and a failing test's traceback quotes the line
-that failed. :class:`HideHiddenTests` runs before the HTML export: in each
-autograded test cell it replaces the hidden section with one comment line
-and each error's traceback with one line saying whether a visible or a
-hidden check failed, and its message. Scores (pass/fail per cell) are still
-shown by nbgrader's template.
+Each page (``feedback/<student>/<lesson>/<lesson>.html``, where nbgrader's
+``release_feedback`` looks for it) shows, per exercise by its title: the
+student's answer as escaped text, each check's score and what it checks,
+and for a failed check its message in full (wrapped, never cut). Nothing of
+the submitted notebook is rendered: no output of any student cell, no
+student-added cell, no hidden test code (a hidden check's failure says only
+that a hidden check failed, and its message). Pages come from Jinja2
+templates with autoescaping on, and carry a Content-Security-Policy that
+allows no script, no external resource and no form, as a second line of
+defence.
 """
 
 from __future__ import annotations
 
-import os
-import re
+import functools
+from pathlib import Path
 
-from nbconvert.exporters import HTMLExporter, TemplateExporter
-from nbconvert.filters.highlight import Highlight2HTML
-from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
-from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-from nbconvert.writers import FilesWriter
-from nbgrader.converters import GenerateFeedback
-from nbgrader.preprocessors import GetGrades, NbGraderPreprocessor
+import jinja2
 
-from .. import notebooks as nbs
+from ..coursedir import Course
+from .answers import Answer
+from .outcome import Outcome, Status
+from .spec import LessonSpec
 
-__all__ = ["FastHTMLExporter", "Feedback", "HideHiddenTests", "hide_hidden_tests"]
-
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_CELL_LINE = re.compile(r"(?:Cell In\s*\[\d*\]|<ipython-input-[^>]*>),\s*line (\d+)")
+__all__ = ["environment", "render_feedback", "write_feedback"]
 
 
-def _hidden_range(lines: list[str]) -> tuple[int, int] | None:
-    """1-based first and last line numbers of the hidden section."""
-    stripped = [ln.strip() for ln in lines]
-    if nbs.HIDDEN_BEGIN not in stripped:
-        return None
-    begin = stripped.index(nbs.HIDDEN_BEGIN) + 1
-    end = stripped.index(nbs.HIDDEN_END) + 1 if nbs.HIDDEN_END in stripped else len(lines)
-    return begin, end
+@functools.cache
+def environment() -> jinja2.Environment:
+    """The course's Jinja2 environment: templates in ``course/grading/templates``,
+    autoescaping on for everything, undefined names an error."""
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(Path(__file__).with_name("templates"))),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
 
 
-def _summarise_error(output, lines: list[str], hidden: tuple[int, int] | None) -> list[str]:
-    traceback = _ANSI.sub("", "\n".join(output.get("traceback", [])))
-    found = _CELL_LINE.search(traceback)
-    line_no = int(found.group(1)) if found else None
-    message = f"{output.get('ename', 'Error')}: {output.get('evalue', '')}".rstrip(": ")
-    if hidden and line_no is not None and hidden[0] <= line_no <= hidden[1]:
-        return [f"A hidden check failed. {message}"]
-    if line_no is not None and 1 <= line_no <= len(lines):
-        return [f"This check failed (line {line_no}: {lines[line_no - 1].strip()}). {message}"]
-    return [f"This check failed. {message}"]
+def _num(value: float | None) -> str:
+    return "-" if value is None else f"{round(value, 2):g}"
 
 
-def hide_hidden_tests(cell) -> None:
-    """Rewrite one autograded test cell in place (see the module docstring)."""
-    lines = nbs.cell_text(cell).splitlines()
-    hidden = _hidden_range(lines)
-    for output in cell.get("outputs", []):
-        if output.get("output_type") == "error":
-            output["traceback"] = _summarise_error(output, lines, hidden)
-    if hidden:
-        note = "# (hidden checks ran here; their code is not shown)"
-        kept = [*lines[: hidden[0] - 1], note, *lines[hidden[1] :]]
-        cell["source"] = "\n".join(kept)
-
-
-class HideHiddenTests(NbGraderPreprocessor):
-    """nbconvert preprocessor: :func:`hide_hidden_tests` on every autograded
-    test cell of the notebook."""
-
-    def preprocess_cell(self, cell, resources, index):
-        if nbs.is_graded_test(cell):
-            hide_hidden_tests(cell)
-        return cell, resources
-
-
-_NO_ALT = re.compile(r"<img(?![^>]*\balt=)")
-_FOCUSABLE = re.compile(
-    r'<div class="[^"]*\b(?:jp-Cell-inputWrapper|jp-OutputArea-output)\b[^"]*"(?![^>]*\btabindex=)'
-)
-
-
-class FastHTMLExporter(HTMLExporter):
-    """nbconvert's HTML exporter, with its accessibility touches (alt text
-    on images that have none, input and output areas focusable) made with
-    two regular expressions instead of a BeautifulSoup parse of the whole
-    page, which cost 0.2-0.8 s per feedback page."""
-
-    def from_notebook_node(self, nb, resources=None, **kw):  # type: ignore[override]
-        langinfo = nb.metadata.get("language_info", {})
-        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
-        highlight_code = self.filters.get(
-            "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)
+def render_feedback(spec: LessonSpec, outcome: Outcome, answers: list[Answer] | None) -> str:
+    """The feedback page's HTML (module docstring). No side effects."""
+    given = {a.grade_id: a for a in answers or []}
+    exercises = []
+    for ex in spec.exercises:
+        checks = []
+        for gid in ex.checks:
+            check = spec.check(gid)
+            cell = outcome.cells.get(gid)
+            checks.append(
+                {
+                    "title": check.title,
+                    "points": _num(check.points),
+                    "score": _num(None if cell is None else cell.score),
+                    "passed": bool(cell and cell.full),
+                    "message": "" if cell is None else cell.message,
+                }
+            )
+        exercises.append(
+            {
+                "key": ex.key,
+                "title": ex.title,
+                "unanswered": any(g in outcome.unanswered for g in ex.answers),
+                "answers": [
+                    {"path": given[g].path, "text": given[g].text} for g in ex.answers if g in given
+                ],
+                "checks": checks,
+            }
         )
-        resources = self._init_resources(resources)
-        filter_data_type = WidgetsDataTypeFilter(
-            notebook_metadata=self._nb_metadata, parent=self, resources=resources
+    unanswered = [
+        ex.key for ex in spec.exercises if any(g in outcome.unanswered for g in ex.answers)
+    ]
+    return (
+        environment()
+        .get_template("feedback.html.j2")
+        .render(
+            title=f"Feedback: {spec.title}",
+            lesson_title=spec.title,
+            student=outcome.student,
+            total=None if outcome.score is None else _num(outcome.score),
+            max_score=_num(outcome.max_score),
+            manual=outcome.status is Status.MANUAL,
+            reasons=outcome.reasons,
+            unanswered=unanswered,
+            exercises=exercises,
         )
-        self.register_filter("highlight_code", highlight_code)
-        self.register_filter("filter_data_type", filter_data_type)
-        page, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
-        page = _NO_ALT.sub('<img alt="No description has been provided for this image"', page)
-        page = _FOCUSABLE.sub(lambda m: m.group(0) + ' tabindex="0"', page)
-        return page, resources
+    )
 
 
-class Feedback(GenerateFeedback):
-    """nbgrader's GenerateFeedback with :class:`HideHiddenTests` in its
-    pipeline, and one HTML exporter per process.
+def write_feedback(
+    course: Course, spec: LessonSpec, outcome: Outcome, answers: list[Answer] | None
+) -> Path:
+    """Write the page. Side effects: replaces
+    ``feedback/<student>/<lesson>/`` with the one page. Returns its path."""
+    import shutil
 
-    nbgrader builds a new exporter, and with it nbconvert's template
-    environment, for every run; a grading worker renders hundreds of pages,
-    so the first exporter is kept (in this class) and reused. Everything
-    that differs between submissions reaches the preprocessors through
-    per-call resources (student, notebook, gradebook), not through the
-    exporter.
-    """
-
-    _exporter = None
-    exporter_class = FastHTMLExporter
-
-    def __init__(self, coursedir=None, **kwargs):
-        super().__init__(coursedir=coursedir, **kwargs)
-        # NB: HideHiddenTests must come after GetGrades, which reads the
-        # grades by cell id, and before the HTML export.
-        self.preprocessors = [GetGrades, HideHiddenTests, CSSHTMLHeaderPreprocessor]
-
-    def start(self) -> None:
-        # BaseConverter.start, with the exporter built once per process.
-        self.init_notebooks()
-        self.writer = FilesWriter(parent=self, config=self.config)
-        if Feedback._exporter is None:
-            exporter = self.exporter_class(parent=self, config=self.config)
-            for pp in self.preprocessors:
-                exporter.register_preprocessor(pp)
-            Feedback._exporter = exporter
-        self.exporter = Feedback._exporter
-        currdir = os.getcwd()
-        os.chdir(self.coursedir.root)
-        try:
-            self.convert_notebooks()
-        finally:
-            os.chdir(currdir)
+    folder = course.feedback / outcome.student / spec.lesson
+    if folder.exists():
+        shutil.rmtree(folder)
+    folder.mkdir(parents=True)
+    path = folder / f"{spec.lesson}.html"
+    path.write_text(render_feedback(spec, outcome, answers), encoding="utf-8")
+    return path

@@ -1,11 +1,15 @@
-"""The instructor's report: what a grading run means, per lesson.
+"""The instructor's report: what the class's grades mean, per lesson.
 
+:func:`collect` gathers the whole class from the gradebook (scores, manual
+grades included) and the outcome records beside the autograded notebooks
+(status, reasons, flags), adds every lesson a known student never handed in
+(missing) and every folder in ``submitted/`` that is not a submission; so
+grading one lesson or one student never drops the others from the report.
 :func:`write_reports` writes one self-contained HTML page per lesson,
 ``reports/<lesson>.html`` (score distribution, pass rate per graded cell,
 the triage list, counts), with its charts embedded as PNG data URIs, and
-``reports/index.html`` linking them: no external files, no JavaScript.
-The same outcomes give the same bytes. :func:`summary` is the one-screen
-text version for the terminal.
+``reports/index.html`` linking them: no external files, no JavaScript, from
+Jinja2 templates with autoescaping. The same outcomes give the same bytes.
 
 Definitions used throughout:
 
@@ -24,18 +28,23 @@ is HTML-escaped.
 from __future__ import annotations
 
 import base64
-import html
 import io
 import statistics
-from collections.abc import Collection, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .. import notebooks as nbs
 from ..coursedir import Course
-from .run import GRADED, MANUAL, MISSING, Outcome
+from .autograded import read_outcome
+from .feedback import environment
+from .gradebook import read_class
+from .intake import scan_all
+from .outcome import CellScore, Outcome, Status
 
-__all__ = ["CellRate", "LessonStats", "lesson_stats", "summary", "write_reports"]
+__all__ = ["CellRate", "LessonStats", "collect", "lesson_stats", "write_reports"]
+
+GRADED, MANUAL, MISSING = Status.GRADED, Status.MANUAL, Status.MISSING
 
 # Chart sizes are fixed (inches at _DPI) so the same input gives the same bytes.
 _DPI = 100
@@ -55,6 +64,10 @@ class CellRate:
     @property
     def rate(self) -> float | None:
         return self.passed / self.attempted if self.attempted else None
+
+    @property
+    def percent(self) -> str:
+        return "-" if self.rate is None else f"{self.rate:.0%}"
 
 
 @dataclass(frozen=True)
@@ -96,9 +109,9 @@ class LessonStats:
 
     @property
     def triage(self) -> list[Outcome]:
-        """Manual first, then missing, then graded with notes; by student."""
+        """Manual first, then missing, then graded with notes or flags; by student."""
         rank = {MANUAL: 0, MISSING: 1}
-        flagged = [o for o in self.outcomes if o.status != GRADED or o.reasons]
+        flagged = [o for o in self.outcomes if o.status != GRADED or o.reasons or o.flags]
         return sorted(flagged, key=lambda o: (rank.get(o.status, 2), o.student))
 
 
@@ -121,15 +134,15 @@ def _cell_order(course: Course | None, lesson: str, names: Iterable[str]) -> lis
 def lesson_stats(lesson: str, outcomes: list[Outcome], course: Course | None = None) -> LessonStats:
     """The figures for ``lesson`` from its outcomes (others are ignored).
     With ``course``, cells are in notebook order; without, by name."""
-    mine = tuple(o for o in outcomes if o.lesson == lesson)
+    mine = tuple(o for o in outcomes if o.lesson == lesson and o.status is not Status.INVALID)
     names = {c for o in mine for c in o.cells}
     cells = []
     for name in _cell_order(course, lesson, names):
-        points = max(o.cells[name][1] for o in mine if name in o.cells)
+        points = max(o.cells[name].points for o in mine if name in o.cells)
         scored = [
-            o.cells[name][0]
+            o.cells[name].score
             for o in mine
-            if o.status != MISSING and name in o.cells and o.cells[name][0] is not None
+            if o.status != MISSING and name in o.cells and o.cells[name].score is not None
         ]
         passed = sum(1 for s in scored if s is not None and s >= points)
         cells.append(CellRate(name, points, passed, len(scored)))
@@ -137,15 +150,11 @@ def lesson_stats(lesson: str, outcomes: list[Outcome], course: Course | None = N
 
 
 def _lessons(outcomes: list[Outcome]) -> list[str]:
-    return sorted({o.lesson for o in outcomes})
+    return sorted({o.lesson for o in outcomes if o.status is not Status.INVALID})
 
 
 def _num(value: float | None) -> str:
     return "-" if value is None else f"{round(value, 2):g}"
-
-
-def _pct(rate: float | None) -> str:
-    return "-" if rate is None else f"{rate:.0%}"
 
 
 # --- charts -----------------------------------------------------------------
@@ -221,238 +230,135 @@ def _charts(stats: LessonStats) -> tuple[str | None, str | None]:
     return histogram, rates
 
 
-# --- HTML -------------------------------------------------------------------
-
-_CSS = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 60em; color: #222; }
-h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: 0.5em 0; }
-th, td { padding: 0.25em 0.7em; border-bottom: 1px solid #eee; text-align: left; vertical-align: top; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
-.lede { font-size: 1.1em; } .note { color: #555; }
-.hard { color: #c0392b; font-weight: bold; }
-img { max-width: 100%; }
-ul.reasons { margin: 0; padding-left: 1.2em; }
-"""
+# --- the whole class ----------------------------------------------------------
 
 
-def _page(title: str, body: list[str]) -> str:
-    return "\n".join(
-        [
-            "<!DOCTYPE html>",
-            '<html lang="en">',
-            "<head>",
-            '<meta charset="utf-8">',
-            f"<title>{html.escape(title)}</title>",
-            f"<style>{_CSS}</style>",
-            "</head>",
-            "<body>",
-            *body,
-            "</body>",
-            "</html>",
-            "",
-        ]
-    )
+def collect(course: Course) -> list[Outcome]:
+    """Every submission the course knows of (module docstring), by lesson
+    then student. A lesson appears only once some submission of it was
+    graded. No side effects."""
+    from .spec import lesson_spec
+
+    scores, students = read_class(course)
+    found, invalid = scan_all(course)
+    on_disk = set(found)
+    everyone = sorted(set(students) | {student for _, student in found})
+    outcomes: list[Outcome] = []
+    for lesson in course.lessons():
+        recorded: dict[str, Outcome] = {}
+        for student in everyone:
+            record = read_outcome(course, lesson, student)
+            book = scores.get((lesson, student))
+            if record is None and book is None:
+                continue
+            if record is None:
+                record = Outcome(student, lesson)
+            if book is not None:
+                merged = {}
+                for name, cell in book["cells"].items():
+                    old = record.cells.get(name)
+                    merged[name] = CellScore(
+                        cell.score,
+                        cell.points,
+                        old.message if old else "",
+                        old.hidden if old else False,
+                    )
+                record.cells = merged
+                if record.status is MANUAL and all(c.score is not None for c in merged.values()):
+                    record = replace(
+                        record, status=GRADED, reasons=[*record.reasons, "graded by hand"]
+                    )
+            recorded[student] = record
+        if not recorded:
+            continue
+        points = {c.grade_id: c.points for c in lesson_spec(course, lesson).checks}
+        for student in everyone:
+            if student in recorded:
+                outcomes.append(recorded[student])
+            elif (lesson, student) not in on_disk:
+                outcomes.append(
+                    Outcome(
+                        student,
+                        lesson,
+                        status=MISSING,
+                        reasons=["nothing handed in (scored 0)"],
+                        cells={g: CellScore(0.0, p) for g, p in points.items()},
+                    )
+                )
+    return outcomes + invalid
 
 
-def _row(cells: list[str], numeric: Collection[int] = (), tag: str = "td") -> str:
-    """One table row; ``cells`` are already HTML (escape before)."""
-    parts = [
-        f'<{tag} class="num">{c}</{tag}>' if i in numeric else f"<{tag}>{c}</{tag}>"
-        for i, c in enumerate(cells)
-    ]
-    return "<tr>" + "".join(parts) + "</tr>"
+# --- HTML ------------------------------------------------------------------------
 
 
 def _lesson_page(stats: LessonStats, histogram: str | None, rates: str | None) -> str:
-    e = html.escape
     top = stats.max_score
-    graded, manual, missing = stats.count(GRADED), stats.count(MANUAL), stats.count(MISSING)
-    body = [
-        '<p><a href="index.html">All lessons</a></p>',
-        f"<h1>{e(stats.lesson)}</h1>",
-        f'<p class="lede">{stats.n} submission(s): {graded} graded, {manual} need(s) manual '
-        f"grading, {missing} missing; {len(stats.triage)} in the triage list.</p>",
-        '<h2 id="counts">Counts</h2>',
-        '<table id="counts-table">',
-    ]
     mean = "-" if stats.mean is None else f"{_num(stats.mean)} / {_num(top)}"
     median = "-" if stats.median is None else f"{_num(stats.median)} / {_num(top)}"
-    for label, value in [
+    counts = [
         ("submissions", str(stats.n)),
-        ("graded", str(graded)),
-        ("needs manual grading", str(manual)),
-        ("missing", str(missing)),
+        ("graded", str(stats.count(GRADED))),
+        ("needs manual grading", str(stats.count(MANUAL))),
+        ("missing", str(stats.count(MISSING))),
         ("scored (in the statistics)", str(len(stats.scores))),
         ("mean score", mean),
         ("median score", median),
-    ]:
-        body.append(_row([e(label), e(value)], {1}))
-    body.append("</table>")
-
-    body.append('<h2 id="distribution">Score distribution</h2>')
-    if histogram:
-        body.append(
-            f'<img alt="Histogram of the scores of {len(stats.scores)} scored submissions" '
-            f'src="{histogram}">'
-        )
-    else:
-        body.append('<p class="note">No scored submission: nothing to plot.</p>')
-    body.append(
-        '<p class="note">Scored submissions only (not missing, every cell scored); '
-        "the dashed line is the median.</p>"
-    )
-
-    body.append('<h2 id="cells">Pass rate per graded cell</h2>')
-    hardest = stats.hardest
-    if hardest is not None:
-        body.append(
-            f'<p>Hardest for this class: <span class="hard">{e(hardest.name)}</span>, '
-            f"passed by {hardest.passed} of {hardest.attempted} ({_pct(hardest.rate)}).</p>"
-        )
-    if rates:
-        body.append(f'<img alt="Pass rate of each graded cell, in notebook order" src="{rates}">')
-    body.append(
-        '<p class="note">A cell passes with full points. Cells in notebook order; red under '
-        "50%, orange under 80%. Missing submissions are left out.</p>"
-    )
-    body.append('<table id="pass-rates">')
-    body.append(_row(["cell", "points", "passed", "of", "pass rate"], {1, 2, 3, 4}, "th"))
-    for c in stats.cells:
-        body.append(
-            _row(
-                [e(c.name), _num(c.points), str(c.passed), str(c.attempted), _pct(c.rate)],
-                {1, 2, 3, 4},
-            )
-        )
-    body.append("</table>")
-
-    body.append(f'<h2 id="triage">Triage ({len(stats.triage)})</h2>')
-    if stats.triage:
-        body.append(
-            '<p class="note">Needs manual grading, missing, and graded work that came '
-            "with a note (timeouts, locked cells restored).</p>"
-        )
-        body.append('<table id="triage-table">')
-        body.append(_row(["student", "status", "score", "reasons"], {2}, "th"))
-        for o in stats.triage:
-            reasons = "".join(f"<li>{e(r)}</li>" for r in o.reasons) or "<li>-</li>"
-            score = f"{_num(o.score)} / {_num(o.max_score)}"
-            body.append(
-                _row(
-                    [e(o.student), e(o.status), e(score), f'<ul class="reasons">{reasons}</ul>'],
-                    {2},
-                )
-            )
-        body.append("</table>")
-    else:
-        body.append('<p class="note">Nothing to look at: every submission was graded cleanly.</p>')
-    return _page(f"{stats.lesson}: grading report", body)
-
-
-def _index_page(all_stats: list[LessonStats]) -> str:
-    e = html.escape
-    body = [
-        "<h1>Grading report</h1>",
-        f'<p class="lede">{sum(s.n for s in all_stats)} submission(s) in '
-        f"{len(all_stats)} lesson(s).</p>",
-        '<table id="lessons">',
-        _row(
-            [
-                "lesson",
-                "submissions",
-                "graded",
-                "manual",
-                "missing",
-                "mean",
-                "hardest cell",
-                "triage",
-            ],
-            {1, 2, 3, 4, 5, 7},
-            "th",
-        ),
     ]
-    for s in all_stats:
-        hardest = s.hardest
-        hard = "-" if hardest is None else f"{e(hardest.name)} ({_pct(hardest.rate)})"
-        mean = "-" if s.mean is None else f"{_num(s.mean)} / {_num(s.max_score)}"
-        link = f'<a href="{e(s.lesson)}.html">{e(s.lesson)}</a>'
-        body.append(
-            _row(
-                [
-                    link,
-                    str(s.n),
-                    str(s.count(GRADED)),
-                    str(s.count(MANUAL)),
-                    str(s.count(MISSING)),
-                    e(mean),
-                    hard,
-                    str(len(s.triage)),
-                ],
-                {1, 2, 3, 4, 5, 7},
-            )
+    return (
+        environment()
+        .get_template("report_lesson.html.j2")
+        .render(
+            title=f"{stats.lesson}: grading report",
+            s=stats,
+            graded=stats.count(GRADED),
+            manual=stats.count(MANUAL),
+            missing=stats.count(MISSING),
+            counts=counts,
+            histogram=histogram,
+            rates=rates,
+            num=_num,
         )
-    body.append("</table>")
-    return _page("Grading report", body)
+    )
 
 
 def write_reports(course: Course, outcomes: list[Outcome]) -> list[Path]:
     """Write ``reports/<lesson>.html`` for every lesson in ``outcomes`` and
-    ``reports/index.html`` linking them.
+    ``reports/index.html`` linking them (and listing the folders that are
+    not submissions).
 
-    Side effects: creates ``reports/`` and (over)writes those files (other
-    files there are left alone); the first use of matplotlib in a process
-    may build its font cache in its configuration folder. Returns the paths
-    written, the index last.
+    Side effects: creates ``reports/`` and (over)writes those files; removes
+    the pages of lessons no longer in ``outcomes`` (other files there are
+    left alone); the first use of matplotlib in a process may build its font
+    cache in its configuration folder. Returns the paths written, the index
+    last.
     """
     course.reports.mkdir(parents=True, exist_ok=True)
     written = []
     all_stats = []
-    for lesson in _lessons(outcomes):
+    lessons = _lessons(outcomes)
+    for lesson in lessons:
         stats = lesson_stats(lesson, outcomes, course)
         all_stats.append(stats)
         path = course.reports / f"{lesson}.html"
         path.write_text(_lesson_page(stats, *_charts(stats)), encoding="utf-8")
         written.append(path)
+    for old in course.lessons():
+        if old not in lessons:
+            (course.reports / f"{old}.html").unlink(missing_ok=True)
     index = course.reports / "index.html"
-    index.write_text(_index_page(all_stats), encoding="utf-8")
+    index.write_text(
+        environment()
+        .get_template("report_index.html.j2")
+        .render(
+            title="Grading report",
+            all_stats=all_stats,
+            invalid=[o for o in outcomes if o.status is Status.INVALID],
+            num=_num,
+            GRADED=GRADED,
+            MANUAL=MANUAL,
+            MISSING=MISSING,
+        ),
+        encoding="utf-8",
+    )
     written.append(index)
     return written
-
-
-def summary(outcomes: list[Outcome], reports: Path | None = None) -> str:
-    """A one-screen summary, one line per lesson: submissions, graded /
-    manual / missing, mean score, the number in triage, the hardest cell and
-    its pass rate; then where the report is (``reports``, by default
-    ``reports/``). Cells tie by name here (no notebook order)."""
-    folder = Path("reports") if reports is None else reports
-    header = ["lesson", "n", "graded/manual/missing", "mean", "triage", "hardest cell (pass rate)"]
-    rows = [header]
-    for lesson in _lessons(outcomes):
-        s = lesson_stats(lesson, outcomes)
-        hardest = s.hardest
-        rows.append(
-            [
-                lesson,
-                str(s.n),
-                f"{s.count(GRADED)}/{s.count(MANUAL)}/{s.count(MISSING)}",
-                "-" if s.mean is None else f"{_num(s.mean)}/{_num(s.max_score)}",
-                str(len(s.triage)),
-                "-" if hardest is None else f"{hardest.name} ({_pct(hardest.rate)})",
-            ]
-        )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
-    numeric = {1, 2, 3, 4}
-    lines = [
-        "  ".join(
-            v.rjust(w) if i in numeric else v.ljust(w)
-            for i, (v, w) in enumerate(zip(r, widths, strict=True))
-        ).rstrip()
-        for r in rows
-    ]
-    lines.append("")
-    lines.append(
-        f"{len(outcomes)} submission(s); report: {folder / 'index.html'}, "
-        f"one page per lesson ({folder / '<lesson>.html'})"
-    )
-    return "\n".join(lines)

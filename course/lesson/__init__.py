@@ -1,8 +1,11 @@
 """Helpers that the course notebooks import at run time.
 
-Every notebook's locked set-up cell calls :func:`start_lesson`, and test cells
-use :func:`fresh_import` and :func:`run_python`. Nothing here does any work at
-import time.
+Every notebook's locked set-up cell calls :func:`start_lesson`; test cells
+use :func:`fresh_import` and :func:`run_python`; demos use the small tools
+of :mod:`course.lesson.tools` (re-exported here); students run
+:func:`check` to check their exercises. Standard library only, and nothing
+here does any work at import time: this package is what runs in a student's
+kernel and in the grader's sandbox.
 
 Side effects are stated in each docstring. In short: :func:`start_lesson`
 changes the working directory, ``sys.modules``, ``sys.path_importer_cache``
@@ -13,39 +16,70 @@ everything they change.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import importlib
 import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import ModuleType
 
+from .tools import error_type, make_zip, on_sys_path, python, show_path
+
 __all__ = [
     "SCRATCH_NAME",
+    "NotAnswered",
+    "check",
+    "error_type",
     "forget",
     "fresh_import",
+    "make_zip",
+    "on_sys_path",
+    "python",
     "run_python",
     "scratch_folder",
+    "show_path",
     "start_lesson",
 ]
 
-#: Name of the folder, next to the notebook, that a lesson writes its modules
-#: into. It is in nbgrader's ``CourseDirectory.ignore`` and in ``.gitignore``,
-#: so modules written there never reach ``release/`` or a submission.
+#: Name of the folder, next to the notebook, that holds one scratch folder
+#: per running kernel. It is in nbgrader's ``CourseDirectory.ignore`` and in
+#: ``.gitignore``, so modules written there never reach ``release/`` or a
+#: submission.
 SCRATCH_NAME = "_scratch"
 
-# The folder the kernel was in when start_lesson() first ran: re-running the
-# set-up cell must not nest scratch folders inside each other.
-_home: Path | None = None
+#: What nbgrader leaves in an answer cell that was not answered yet.
+_STUB_LINE = "raise NotImplementedError()"
+#: Scratch entries younger than this (seconds) are never cleaned up: another
+#: kernel may be creating them right now.
+_GRACE = 60
+
+_home: Path | None = None  # the notebook's folder (where the kernel started)
+_lesson: str | None = None  # the lesson id start_lesson was given
+_scratch: Path | None = None  # this kernel's own scratch folder
+_lock = None  # the open, locked file that says this kernel's folder is in use
+
+
+class NotAnswered(Exception):
+    """An exercise's module is still the stub it was given.
+
+    Shown in Jupyter as one line (IPython uses ``_render_traceback_``), not
+    as a traceback through the course's helpers and importlib.
+    """
+
+    def _render_traceback_(self) -> list[str]:
+        return [f"NotAnswered: {self}"]
 
 
 def scratch_folder() -> Path:
-    """Return the current lesson's scratch folder (no side effects)."""
-    if _home is None:
+    """Return this kernel's scratch folder (no side effects)."""
+    if _scratch is None:
         raise RuntimeError("run the notebook's set-up cell first (start_lesson)")
-    return _home / SCRATCH_NAME
+    return _scratch
 
 
 def _is_inside(path: str | None, folder: Path) -> bool:
@@ -71,16 +105,90 @@ def forget(*names: str) -> None:
     importlib.invalidate_caches()
 
 
+def _try_lock(path: Path) -> object | None:
+    """Open ``path`` and take an exclusive, non-blocking lock on it; the open
+    file while the lock is held, None when another process holds it."""
+    handle = open(path, "a+b")  # noqa: SIM115  (kept open: it is the lock)
+    try:
+        if os.name == "nt":
+            import msvcrt
+
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        else:
+            import fcntl
+
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
+def _clean_stale(base: Path) -> None:
+    """Remove the scratch folders of kernels that have ended (their lock is
+    free) and anything else in ``base`` that no running kernel owns, except
+    entries younger than a minute."""
+    now = time.time()
+    try:
+        entries = list(base.iterdir())
+    except OSError:
+        return
+    live = set()
+    for lock in [e for e in entries if e.suffix == ".lock"]:
+        folder = lock.with_suffix("")
+        if _scratch is not None and folder == _scratch:
+            live.add(folder.name)
+            continue
+        handle = _try_lock(lock)
+        if handle is None:
+            live.add(folder.name)
+            continue
+        try:
+            shutil.rmtree(folder, ignore_errors=True)
+            lock.unlink(missing_ok=True)
+        finally:
+            handle.close()  # type: ignore[attr-defined]
+    for entry in entries:
+        if entry.suffix == ".lock" or entry.name in live:
+            continue
+        try:
+            if now - entry.lstat().st_mtime < _GRACE:
+                continue
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+            else:
+                entry.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def _remove_own_folder() -> None:
+    """At the kernel's exit: remove its scratch folder and lock (atexit)."""
+    if _scratch is None or _home is None:
+        return
+    with contextlib.suppress(OSError):
+        os.chdir(_home)
+    shutil.rmtree(_scratch, ignore_errors=True)
+    if _lock is not None:
+        _lock.close()  # type: ignore[attr-defined]
+    _scratch.with_suffix(".lock").unlink(missing_ok=True)
+
+
 def start_lesson(lesson: str) -> None:
-    """Give the notebook a fresh, empty scratch folder and work in it.
+    """Give this kernel a fresh, empty scratch folder of its own and work in it.
 
     Side effects, all on purpose and all in the running kernel:
 
-    * the scratch folder ``_scratch/`` next to the notebook is deleted and
-      made again, empty, and becomes the working directory (so ``%%writefile``
-      writes there and ``import`` finds the modules written there);
-    * every module imported from a scratch folder is removed from
-      ``sys.modules``, and stale finders for it from
+    * this kernel's folder ``_scratch/k<pid>/`` next to the notebook is
+      deleted and made again, empty, and becomes the working directory (so
+      ``%%writefile`` writes there and ``import`` finds the modules written
+      there). Other kernels working on the same notebook (a second tab,
+      nbgrader's Validate) have folders of their own, which are never
+      touched while their kernel runs; the folders of kernels that have
+      ended are removed, and this kernel removes its own when it exits;
+    * every module imported from the scratch folders is removed from
+      ``sys.modules``, and stale finders for them from
       ``sys.path_importer_cache``; then ``importlib.invalidate_caches()``;
     * ``sys.dont_write_bytecode`` is set to True, so no ``__pycache__`` can
       hold stale bytecode for a module that a test rewrites (design.md
@@ -88,34 +196,58 @@ def start_lesson(lesson: str) -> None:
       ``sys.pycache_prefix`` to None, so a ``PYTHONPYCACHEPREFIX`` in the
       student's environment does not move ``__pycache__`` elsewhere.
 
-    Running it again in the same kernel starts over from the same folder.
+    Running it again in the same kernel starts over in the same folder.
     Returns None, so that a set-up cell ending in this call displays no
     (machine-specific) path; :func:`scratch_folder` gives the path.
     """
-    global _home
+    global _home, _scratch, _lock, _lesson
+    _lesson = lesson
     if _home is None:
         cwd = Path.cwd()
-        _home = cwd.parent if cwd.name == SCRATCH_NAME else cwd
-    scratch = _home / SCRATCH_NAME
+        parts = cwd.parts
+        _home = Path(*parts[: parts.index(SCRATCH_NAME)]) if SCRATCH_NAME in parts else cwd
+    base = _home / SCRATCH_NAME
     os.chdir(_home)
     stale = [
         name
         for name, module in list(sys.modules.items())
-        if _is_inside(getattr(module, "__file__", None), scratch)
-        or any(_is_inside(p, scratch) for p in getattr(module, "__path__", None) or ())
+        if _is_inside(getattr(module, "__file__", None), base)
+        or any(_is_inside(p, base) for p in getattr(module, "__path__", None) or ())
     ]
     for name in stale:
         del sys.modules[name]
-    for key in [k for k in sys.path_importer_cache if _is_inside(k, scratch)]:
+    for key in [k for k in sys.path_importer_cache if _is_inside(k, base)]:
         del sys.path_importer_cache[key]
-    sys.path[:] = [p for p in sys.path if not _is_inside(p, scratch)]
-    shutil.rmtree(scratch, ignore_errors=True)
-    scratch.mkdir()
-    os.chdir(scratch)
+    sys.path[:] = [p for p in sys.path if not _is_inside(p, base)]
+    base.mkdir(exist_ok=True)
+    if _scratch is None:
+        _scratch = base / f"k{os.getpid()}"
+        _lock = _try_lock(_scratch.with_suffix(".lock"))
+        atexit.register(_remove_own_folder)
+    shutil.rmtree(_scratch, ignore_errors=True)
+    _clean_stale(base)
+    _scratch.mkdir()
+    os.chdir(_scratch)
     sys.dont_write_bytecode = True
     sys.pycache_prefix = None
     importlib.invalidate_caches()
     print(f"Lesson {lesson}: working in a fresh, empty scratch folder ({SCRATCH_NAME}/).")
+
+
+def _unanswered(name: str, scratch: Path) -> str | None:
+    """The file of module ``name`` in the scratch folder when it is still
+    the stub an unanswered exercise leaves, else None."""
+    for candidate in (scratch / f"{name.replace('.', '/')}.py", scratch / name / "__init__.py"):
+        try:
+            text = candidate.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        lines = [
+            ln.strip() for ln in text.splitlines() if ln.strip() and not ln.strip().startswith("#")
+        ]
+        if lines == [_STUB_LINE]:
+            return candidate.relative_to(scratch).as_posix()
+    return None
 
 
 def fresh_import(*names: str) -> ModuleType | tuple[ModuleType, ...]:
@@ -126,15 +258,23 @@ def fresh_import(*names: str) -> ModuleType | tuple[ModuleType, ...]:
     in order, so ``fresh_import("counter", "tally")`` gives a ``tally`` that
     imported the new ``counter``. A module found anywhere but in the scratch
     folder (say, a same-named module elsewhere on ``sys.path``) raises
-    ``ImportError``: the test is about the module written in the lesson.
+    ``ImportError``: the test is about the module written in the lesson. A
+    module whose file is still the stub of an unanswered exercise raises
+    :class:`NotAnswered` with a one-line message.
 
     Side effects: the modules' code runs again and the new module objects
     are left in ``sys.modules``.
     """
+    __tracebackhide__ = True
     forget(*names)
     scratch = scratch_folder()
     modules = []
     for name in names:
+        stub = _unanswered(name, scratch)
+        if stub is not None:
+            raise NotAnswered(
+                f"{stub} is not written yet: answer its exercise, run that cell, then this one"
+            )
         module = importlib.import_module(name)
         where = [getattr(module, "__file__", None), *(getattr(module, "__path__", None) or ())]
         if not any(_is_inside(p, scratch) for p in where):
@@ -180,3 +320,18 @@ def run_python(
         check=False,
         **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
     )
+
+
+def check(exercise: str | None = None) -> None:
+    """Run the visible checks of one exercise (``check("1.2")``) or of all
+    of them (``check()``) against the modules you last wrote, and print a
+    short report: the first failing check's message first, then the
+    exercises that are not answered yet, on one line.
+
+    The checks are the test cells of the notebook you have open (as last
+    saved), run here in fresh namespaces. Side effects: those of the checks
+    (they import your modules afresh); nothing is graded.
+    """
+    from .checking import report
+
+    report(exercise, _home)

@@ -1,71 +1,72 @@
-"""Running student notebooks in a sandbox while they are graded.
+"""Where a check runs: in the sandbox, or (for trusted notebooks only) not.
 
-nbgrader runs a submission's code in a kernel with the grader's rights. Here
-that kernel is forced (``Execute.kernel_name``) to a kernelspec whose command
-is this module's :func:`launch`, which, as root, prepares one grading *slot*
-and then ``exec``\\ s into
+Each graded test cell runs in a fresh interpreter (:mod:`course.lesson.runner`)
+started by a *box*. :class:`Sandbox` starts it, for grading slot ``n``, as
 
-    setpriv (an unprivileged uid of its own per slot, no groups, no capabilities)
+    sh (as root: enter the slot's cgroups)
+    -> setpriv (an unprivileged uid of its own per slot, no groups, no capabilities)
     -> prlimit (CPU seconds, address space, file size, open files, processes, no core)
     -> bwrap (new user, pid, net, ipc, uts and cgroup namespaces; read-only /usr,
-              /etc and kernel environment; private /tmp; the submission copied
-              into a size-limited tmpfs; nothing else of the machine visible)
-    -> the kernel environment's python -m ipykernel_launcher
+              /etc, interpreter environment and the course's run-time helpers;
+              private /tmp; a size-limited empty tmpfs as the working folder;
+              nothing else of the machine visible)
+    -> <interpreter> -m course.lesson.runner
 
 and the slot's cgroups bound memory and processes for the whole tree. The
-course root (``source/``, the gradebook, other submissions) is not in the
-sandbox at all, there is no network, and when the kernel ends its pid
-namespace ends with it, so no process outlives the notebook.
+course root (``source/``, the gradebook, the submissions) is not in the
+sandbox at all, there is no network, and when the runner ends its pid
+namespace ends with it, so nothing it started outlives the check. The
+student's answers reach the sandbox only as data in the runner's job.
 
-The kernel environment (``KERNEL_VENV``, made by ``make sandbox`` from
-Debian's ``/usr/bin/python3``, world-readable because the slot's uid cannot
-enter ``/root``) holds ipykernel and ipywidgets; the course's run-time
-helpers (:mod:`course.lesson`, :mod:`course.lesson.explore`) and the kernel's
-output cap (:mod:`course.lesson.outcap`) are copied in per run.
+:class:`Unsandboxed` runs the same runner as the grading user in a
+temporary folder: ``course grade --unsafe-no-sandbox``, for trusted work.
 
-Pitfalls handled (found on these machines): ipykernel exits at start unless
-``JPY_PARENT_PID`` is unset (the environment is cleared); a SIGINT to the
-process group would kill bwrap on a cell timeout, so the kernelspec has
-``"interrupt_mode": "message"``; TCP does not cross ``--unshare-net``, so
-kernels use IPC sockets in a per-slot folder.
+The interpreter comes from :mod:`course.pythons` (the host's Python by
+default, or another supported version built by ``make pythons``): its
+environment and its ``/usr`` and ``/etc`` are what the sandbox binds.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
-
-from traitlets.config import Config
+from typing import Protocol
 
 from ...coursedir import CourseError
-from ...kernels import ipc_config
 from .cgroups import CgroupError, SlotGroup
+from .process import Completed, run_check_process
 
-__all__ = ["KERNEL_VENV", "Limits", "Sandbox", "SandboxUnavailable", "launch", "problems"]
+__all__ = [
+    "KERNEL_VENV",
+    "Box",
+    "Completed",
+    "Limits",
+    "Sandbox",
+    "SandboxUnavailable",
+    "Unsandboxed",
+    "copy_runtime",
+    "problems",
+]
 
-#: The kernel environment (override with ``COURSE_KERNEL_VENV``; the Makefile
-#: creates it at the same place).
+#: The host interpreter's environment for sandboxed checks (override with
+#: ``COURSE_KERNEL_VENV``; ``make sandbox`` creates it at the same place).
 KERNEL_VENV = Path(os.environ.get("COURSE_KERNEL_VENV", "/opt/python-modules-hands-on/kernel"))
 #: Slot ``n`` runs as uid and gid ``UID_BASE + n`` (no account needed).
 UID_BASE = 3_000_000
 #: What the sandbox needs from the machine.
 TOOLS = ("bwrap", "setpriv", "prlimit")
-#: The run-time part of the course package, copied into the sandbox.
-RUNTIME = ("__init__.py", "lesson")
-#: Where the submission (read-only copy) appears inside the sandbox.
-SUBMISSION = "/run/submission"
-#: The folder the kernel works in, inside the sandbox: a writable,
-#: size-limited copy of the submission, at ``WORK/<lesson>``. Nothing of the
-#: course root's real path exists inside.
-WORK = "/home/student"
+#: The working folder inside the sandbox (an empty, size-limited tmpfs).
+#: Nothing of the course root's real path exists inside.
+WORK = "/home/student/work"
+#: The runner's command after the interpreter.
+RUNNER = ("-m", "course.lesson.runner")
 
 MiB = 2**20
 
@@ -76,9 +77,9 @@ class SandboxUnavailable(CourseError):
 
 @dataclass(frozen=True)
 class Limits:
-    """What one submission may use. ``memory`` and ``processes`` bound the
-    whole process tree (cgroup); the rest are per process (rlimits) or per
-    mount (tmpfs sizes)."""
+    """What one check may use. ``memory`` and ``processes`` bound the whole
+    process tree (cgroup); the rest are per process (rlimits) or per mount
+    (tmpfs sizes)."""
 
     cpu_seconds: int = 120
     address_space: int = 4096 * MiB
@@ -86,11 +87,54 @@ class Limits:
     open_files: int = 256
     processes: int = 64
     memory: int = 1024 * MiB
-    disk: int = 100 * MiB  # the writable copy of the submission folder
+    disk: int = 100 * MiB  # the working folder
     tmp: int = 64 * MiB  # /tmp (also HOME)
 
 
-def problems(kernel_venv: Path = KERNEL_VENV) -> list[str]:
+class Interpreter(Protocol):
+    """What a box needs of an interpreter (see :class:`course.pythons.Interpreter`)."""
+
+    version: str
+    venv: Path
+
+    @property
+    def python(self) -> Path: ...
+
+    def system_binds(self) -> list[str]: ...
+
+
+class Box(Protocol):
+    """Something that runs one check: :class:`Sandbox` or :class:`Unsandboxed`."""
+
+    def run(self, slot: int, job: bytes, token: bytes, timeout: float) -> Completed: ...
+
+
+def copy_runtime(dest: Path) -> Path:
+    """Copy the run-time part of the course package (``course/__init__.py``
+    and ``course/lesson/``: everything that runs in a student's kernel or a
+    check) to ``dest/course``, world-readable. Returns ``dest``.
+
+    Side effects: creates ``dest/course``.
+    """
+    package = Path(__file__).resolve().parents[2]
+    lib = dest / "course"
+    lib.mkdir(parents=True)
+    shutil.copy2(package / "__init__.py", lib / "__init__.py")
+    shutil.copytree(
+        package / "lesson", lib / "lesson", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    return dest
+
+
+def _host_interpreter() -> Interpreter:
+    from ...pythons import host
+
+    return host()
+
+
+def problems(interpreter: Interpreter | None = None) -> list[str]:
     """Why the sandbox cannot work here (empty when it can), without
     starting anything."""
     found = []
@@ -100,11 +144,9 @@ def problems(kernel_venv: Path = KERNEL_VENV) -> list[str]:
         if shutil.which(tool) is None:
             hint = " (Debian: apt-get install bubblewrap)" if tool == "bwrap" else ""
             found.append(f"`{tool}` is not installed{hint}")
-    python = kernel_venv / "bin" / "python"
-    if not python.exists():
-        found.append(f"no kernel environment at {kernel_venv} (create it: make sandbox)")
-    elif not list(kernel_venv.glob("lib/python3*/site-packages/ipykernel")):
-        found.append(f"the kernel environment {kernel_venv} has no ipykernel (make sandbox)")
+    venv = (interpreter or _host_interpreter()).venv
+    if not (venv / "bin" / "python").exists():
+        found.append(f"no interpreter environment at {venv} (create it: make sandbox)")
     return found
 
 
@@ -117,26 +159,22 @@ class Sandbox:
     """A grading run's sandbox: one slot per parallel worker.
 
     Use as a context manager. Side effects while open: a run folder under
-    the system temp folder (kernelspecs, a copy of the course's run-time
-    helpers, one folder per slot), one cgroup per slot, and ``JUPYTER_PATH``
-    in this process's environment (so this process and workers started
-    from it find the kernelspecs). All undone on exit.
+    the system temp folder holding a copy of the course's run-time helpers,
+    and one cgroup per slot; both removed on exit. Picklable while open (a
+    worker process gets it and runs checks in its slot).
     """
 
     def __init__(
-        self, slots: int, limits: Limits | None = None, kernel_venv: Path = KERNEL_VENV
+        self, slots: int, limits: Limits | None = None, interpreter: Interpreter | None = None
     ) -> None:
         self.slots = slots
         self.limits = limits or Limits()
-        self.kernel_venv = kernel_venv
+        self.interpreter = interpreter or _host_interpreter()
         self.run_dir: Path | None = None
         self.groups: list[SlotGroup] = []
-        self._saved_path: str | None = None
-        self._slots: list[dict] = []  # as written to sandbox.json, for launch()
 
-    # -- set-up and tear-down ---------------------------------------------
     def __enter__(self) -> Sandbox:
-        found = problems(self.kernel_venv)
+        found = problems(self.interpreter)
         if found:
             raise SandboxUnavailable("cannot sandbox student code: " + "; ".join(found))
         try:
@@ -153,24 +191,13 @@ class Sandbox:
         tmp = Path(tempfile.gettempdir())
         if not _traversable(tmp):
             raise SandboxUnavailable(f"the temp folder {tmp} is not reachable by other users")
-        if not _traversable(self.kernel_venv):
+        if not _traversable(self.interpreter.venv):
             raise SandboxUnavailable(
-                f"the kernel environment {self.kernel_venv} is not world-readable"
+                f"the interpreter environment {self.interpreter.venv} is not world-readable"
             )
         self.run_dir = Path(tempfile.mkdtemp(prefix="course-sandbox-", dir=tmp))
         self.run_dir.chmod(0o711)
-        lib = self.run_dir / "lib" / "course"
-        lib.mkdir(parents=True)
-        here = Path(__file__).resolve().parent.parent.parent  # the course package
-        for name in RUNTIME:
-            src = here / name
-            if src.is_dir():
-                shutil.copytree(src, lib / name, ignore=shutil.ignore_patterns("__pycache__"))
-            elif src.is_file():
-                shutil.copy2(src, lib / name)
-        for d in [lib.parent, *lib.parent.rglob("*")]:
-            d.chmod(0o755 if d.is_dir() else 0o644)
-        runs = {"kernel_venv": str(self.kernel_venv), "limits": asdict(self.limits), "slots": []}
+        copy_runtime(self.run_dir / "lib")
         for slot in range(self.slots):
             group = SlotGroup(
                 f"{self.run_dir.name}-{slot}", self.limits.memory, self.limits.processes
@@ -182,233 +209,145 @@ class Sandbox:
                     f"cannot bound memory and processes with cgroups: {exc}"
                 ) from exc
             self.groups.append(group)
-            folder = self.run_dir / f"slot{slot}"
-            (folder / "sockets").mkdir(parents=True)
-            folder.chmod(0o711)
-            runs["slots"].append(
-                {
-                    "uid": UID_BASE + slot,
-                    "folder": str(folder),
-                    "cgroup_procs": [str(p) for p in group.join_files()],
-                }
-            )
-            spec = self.run_dir / "share" / "kernels" / _kernel_name(slot)
-            spec.mkdir(parents=True)
-            kernel = {
-                "argv": [
-                    sys.executable,
-                    "-m",
-                    "course.grading.sandbox",
-                    str(self.run_dir),
-                    str(slot),
-                    "{connection_file}",
-                ],
-                "display_name": f"Python 3 (course sandbox, slot {slot})",
-                "language": "python",
-                "interrupt_mode": "message",
-            }
-            (spec / "kernel.json").write_text(json.dumps(kernel, indent=1), encoding="utf-8")
-        (self.run_dir / "sandbox.json").write_text(json.dumps(runs, indent=1), encoding="utf-8")
-        self._slots = runs["slots"]
-        self._saved_path = os.environ.get("JUPYTER_PATH")
-        share = str(self.run_dir / "share")
-        os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (share, self._saved_path) if p)
 
     def close(self) -> None:
-        """Kill whatever is left, remove the cgroups and the run folder,
-        restore ``JUPYTER_PATH``."""
+        """Kill whatever is left, remove the cgroups and the run folder."""
         for group in self.groups:
             group.remove()
         self.groups = []
         if self.run_dir is not None:
-            if self._saved_path is None:
-                os.environ.pop("JUPYTER_PATH", None)
-            else:
-                os.environ["JUPYTER_PATH"] = self._saved_path
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir = None
 
-    # -- per slot ---------------------------------------------------------
-    def config(self, slot: int) -> Config:
-        """nbgrader configuration that runs a slot's kernels in the sandbox."""
+    def command(self, slot: int, python_args: list[str]) -> list[str]:
+        """The command that runs ``python_args`` with the interpreter in
+        slot ``slot``'s sandbox (see the module docstring)."""
         assert self.run_dir is not None, "the sandbox is not open"
-        config = ipc_config(self.run_dir / f"slot{slot}" / "sockets")
-        config.Execute.kernel_name = _kernel_name(slot)
-        config.CappedExecute.seal_sockets = True
-        return config
+        uid = str(UID_BASE + slot)
+        limits = self.limits
+        venv = self.interpreter.venv
+        lib = self.run_dir / "lib"
+        return [
+            "/bin/sh", "-c",
+            'for f in $COURSE_CGROUPS; do echo $$ > "$f" || exit 97; done; exec "$@"', "sh",
+            "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--",
+            "prlimit",
+            f"--cpu={limits.cpu_seconds}",
+            f"--as={limits.address_space}",
+            f"--fsize={limits.file_size}",
+            f"--nofile={limits.open_files}",
+            f"--nproc={2 * limits.processes}",  # the cgroup's count (threads too) binds first
+            "--core=0",
+            "--",
+            "bwrap",
+            *self.interpreter.system_binds(),
+            "--dev", "/dev",
+            "--proc", "/proc",
+            "--size", str(limits.tmp), "--tmpfs", "/tmp",
+            "--ro-bind", str(venv), str(venv),
+            "--ro-bind", str(lib), str(lib),
+            "--size", str(limits.disk), "--tmpfs", WORK,
+            "--remount-ro", "/",
+            "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
+            "--die-with-parent", "--new-session",
+            "--clearenv",
+            "--setenv", "HOME", "/tmp",
+            "--setenv", "TMPDIR", "/tmp",
+            "--setenv", "LANG", "C.UTF-8",
+            "--setenv", "PATH", f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            "--setenv", "PYTHONPATH", str(lib),
+            "--chdir", WORK,
+            "--",
+            str(venv / "bin" / "python"),
+            *python_args,
+        ]  # fmt: skip
 
-    def reap(self, slot: int) -> list[str]:
-        """After a submission: kill anything still running in the slot and
-        say what the limits stopped (out of memory, too many processes)."""
+    def _env(self, slot: int) -> dict[str, str]:
+        files = " ".join(str(p) for p in self.groups[slot].join_files())
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COURSE_CGROUPS": files}
+
+    def run(self, slot: int, job: bytes, token: bytes, timeout: float) -> Completed:
+        """Run one check (a job for :mod:`course.lesson.runner`) in slot
+        ``slot``; whatever it started is killed when it ends or at
+        ``timeout`` seconds. The limits it hit are in ``notes``."""
         group = self.groups[slot]
-        # The kernel has ended; its pid namespace is being torn down. Give the
-        # kernel a moment to finish that before calling anything left over.
-        deadline = time.monotonic() + 1.0
-        while group.processes() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        notes = group.events()
-        killed = group.kill_all()
-        if killed:
-            notes.append(f"{killed} process(es) still running after the notebook were killed")
-        return notes
+
+        def kill(proc: subprocess.Popen) -> None:
+            group.kill_all()
+            if proc.poll() is None:
+                proc.kill()
+
+        done = run_check_process(
+            lambda r, t: self.command(slot, [*RUNNER, str(r), str(t)]),
+            job=job,
+            token=token,
+            timeout=timeout,
+            env=self._env(slot),
+            cwd="/",
+            kill=kill,
+        )
+        done.notes += group.events()
+        if done.returncode == 97:
+            done.notes.append("the sandbox could not put the check in its cgroup")
+        return done
 
     def trial(self) -> None:
-        """Start a sandboxed Python in slot 0 that imports ipykernel, or
-        raise :class:`SandboxUnavailable` with bwrap's own words (e.g. no
-        user namespaces)."""
-        assert self.run_dir is not None
-        with tempfile.TemporaryDirectory(prefix="course-trial-") as wd:
-            argv = _command(
-                self._slot(0),
-                self.run_dir,
-                self.kernel_venv,
-                self.limits,
-                Path(wd),
-                python_args=["-c", "import ipykernel"],
-            )
-            _stage(Path(wd), self._slot(0))
-            done = subprocess.run(
-                argv, capture_output=True, text=True, timeout=60, cwd=wd, check=False
-            )
-            if done.returncode != 0:
-                raise SandboxUnavailable(
-                    "a trial run in the sandbox failed: "
-                    + (done.stderr.strip().splitlines() or ["(no message)"])[-1]
-                )
-
-    def _slot(self, slot: int) -> dict:
-        return self._slots[slot]
-
-
-def _kernel_name(slot: int) -> str:
-    return f"course-sandbox-{slot}"
-
-
-def _stage(wd: Path, slot: dict) -> Path:
-    """Copy the submission folder ``wd`` (where nbgrader starts the kernel)
-    to the slot's staging folder, readable by the slot's uid: the course
-    root itself may be under a folder that uid cannot enter."""
-    stage = Path(slot["folder"]) / "stage"
-    if stage.exists():
-        shutil.rmtree(stage)
-    shutil.copytree(wd, stage, symlinks=True)
-    for d in [stage, *stage.rglob("*")]:
-        if not d.is_symlink():
-            d.chmod(0o755 if d.is_dir() else 0o644)
-    return stage
-
-
-def _root_binds() -> list[str]:
-    """The read-only system folders: /usr and /etc, and /bin, /lib... as
-    on the host (symlinks into /usr on merged-/usr systems)."""
-    args = ["--ro-bind", "/usr", "/usr", "--ro-bind", "/etc", "/etc"]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64"):
-        path = Path("/") / name
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
-    return args
-
-
-def _command(
-    slot: dict,
-    run_dir: Path,
-    kernel_venv: Path,
-    limits: Limits,
-    wd: Path,
-    python_args: list[str],
-) -> list[str]:
-    uid = str(slot["uid"])
-    inside = f"{WORK}/{wd.name}"
-    sockets = Path(slot["folder"]) / "sockets"
-    stage = Path(slot["folder"]) / "stage"
-    lib = run_dir / "lib"
-    return [
-        "setpriv", f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all", "--",
-        "prlimit",
-        f"--cpu={limits.cpu_seconds}",
-        f"--as={limits.address_space}",
-        f"--fsize={limits.file_size}",
-        f"--nofile={limits.open_files}",
-        f"--nproc={2 * limits.processes}",  # the cgroup's count (threads too) binds first
-        "--core=0",
-        "--",
-        "bwrap",
-        *_root_binds(),
-        "--dev", "/dev",
-        "--proc", "/proc",
-        "--size", str(limits.tmp), "--tmpfs", "/tmp",
-        "--ro-bind", str(kernel_venv), str(kernel_venv),
-        "--ro-bind", str(lib), str(lib),
-        "--bind", str(sockets), str(sockets),
-        "--ro-bind", str(stage), SUBMISSION,
-        "--size", str(limits.disk), "--tmpfs", inside,
-        "--remount-ro", "/",
-        "--unshare-all", "--unshare-user", "--disable-userns", "--cap-drop", "ALL",
-        "--die-with-parent", "--new-session",
-        "--clearenv",
-        "--setenv", "HOME", "/tmp",
-        "--setenv", "TMPDIR", "/tmp",
-        "--setenv", "LANG", "C.UTF-8",
-        "--setenv", "PATH", f"{kernel_venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-        "--setenv", "PYTHONPATH", str(lib),
-        "--chdir", inside,
-        "--",
-        # The kernel's own stdout and stderr (not the notebook's) go nowhere:
-        # nothing a student prints reaches the grader's terminal.
-        "/bin/sh", "-c", f'cp -a {SUBMISSION}/. . && exec "$@" </dev/null >/dev/null 2>&1', "sh",
-        str(kernel_venv / "bin" / "python"),
-        *python_args,
-    ]  # fmt: skip
-
-
-def launch(argv: list[str]) -> NoReturn:
-    """The sandboxed kernel's command (run by jupyter_client as root, in the
-    submission folder): ``RUN_DIR SLOT CONNECTION_FILE [KERNEL ARGS...]``.
-
-    Side effects: copies the submission folder to the slot's staging
-    folder, opens the slot's socket folder (mode 0777, root's, until
-    :class:`course.grading.execute.CappedExecute` seals it once the kernel is
-    ready), writes a private copy of the connection file owned by the
-    slot's uid, joins the slot's cgroups, then replaces this process with
-    the sandboxed kernel.
-    """
-    run_dir, slot_no, connection_file, *extra = argv
-    runs = json.loads((Path(run_dir) / "sandbox.json").read_text(encoding="utf-8"))
-    slot = runs["slots"][int(slot_no)]
-    uid = int(slot["uid"])
-    sockets = Path(slot["folder"]) / "sockets"
-    connection = json.loads(Path(connection_file).read_text(encoding="utf-8"))
-    if Path(connection["ip"]).parent != sockets:
-        sys.exit(
-            f"course.grading.sandbox: kernel sockets must be in {sockets}, not {connection['ip']}"
+        """Run a sandboxed Python in slot 0 that imports the course's
+        run-time helpers, or raise :class:`SandboxUnavailable` with bwrap's
+        own words (e.g. no user namespaces)."""
+        argv = self.command(0, ["-c", "import course.lesson.runner"])
+        done = subprocess.run(
+            argv, capture_output=True, text=True, timeout=60, env=self._env(0), check=False
         )
-    wd = Path.cwd()
-    _stage(wd, slot)
-    # Root keeps the folder; the kernel may create its sockets there until it
-    # is ready, then CappedExecute (seal_sockets) closes it again.
-    os.chown(sockets, 0, 0)
-    os.chmod(sockets, 0o777)
-    inside = sockets / "connection.json"
-    inside.unlink(missing_ok=True)
-    fd = os.open(inside, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(connection, f)
-    os.chown(inside, uid, uid)
-    for procs in slot["cgroup_procs"]:
-        Path(procs).write_text(str(os.getpid()))
-    limits = Limits(**runs["limits"])
-    command = _command(
-        slot,
-        Path(run_dir),
-        Path(runs["kernel_venv"]),
-        limits,
-        wd,
-        ["-m", "ipykernel_launcher", "-f", str(inside), *extra],
-    )
-    os.execvp(command[0], command)
+        self.groups[0].kill_all()
+        if done.returncode != 0:
+            raise SandboxUnavailable(
+                "a trial run in the sandbox failed: "
+                + (done.stderr.strip().splitlines() or ["(no message)"])[-1]
+            )
 
 
-if __name__ == "__main__":
-    launch(sys.argv[1:])
+class Unsandboxed:
+    """Runs checks as the grading user, each in a fresh temporary folder,
+    with this process's interpreter (``--unsafe-no-sandbox``: trusted work
+    only; the checked code can do anything this user can).
+
+    Use as a context manager (side effects while open: a temporary folder
+    holding a copy of the course's run-time helpers).
+    """
+
+    def __init__(self) -> None:
+        self.run_dir: Path | None = None
+
+    def __enter__(self) -> Unsandboxed:
+        self.run_dir = Path(tempfile.mkdtemp(prefix="course-unsandboxed-"))
+        copy_runtime(self.run_dir / "lib")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.run_dir is not None:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
+            self.run_dir = None
+
+    def run(self, slot: int, job: bytes, token: bytes, timeout: float) -> Completed:
+        """Run one check in a fresh temporary folder (removed afterwards);
+        its process group is killed when it ends or at ``timeout``."""
+        assert self.run_dir is not None, "not open"
+        env = {k: v for k, v in os.environ.items() if k in {"PATH", "HOME", "LANG"}}
+        env["PYTHONPATH"] = str(self.run_dir / "lib")
+        env.setdefault("LANG", "C.UTF-8")
+
+        def kill(proc: subprocess.Popen) -> None:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+        with tempfile.TemporaryDirectory(prefix="check-", dir=self.run_dir) as work:
+            return run_check_process(
+                lambda r, t: [sys.executable, *RUNNER, str(r), str(t)],
+                job=job,
+                token=token,
+                timeout=timeout,
+                env=env,
+                cwd=work,
+                kill=kill,
+            )
