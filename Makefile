@@ -23,9 +23,17 @@ PYTHONS_MIRROR   ?= $(shell { sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.
                       sed -n 's/^deb[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' /etc/apt/sources.list; } 2>/dev/null | head -n1 | cut -d' ' -f1)
 PSTAMP := $(PYTHONS_DIR)/.installed-python$(shell echo $(PYTHONS_VERSIONS) | tr ' ' -)-constraints$(shell cksum < constraints.txt | cut -d' ' -f1)
 export COURSE_PYTHONS_DIR := $(PYTHONS_DIR)
+# JupyterHub for a class (deploy/; README "Running a class on JupyterHub"):
+# one environment for the hub, every user's server and the root grading
+# wrapper, world-readable, from the system's Python (deploy/build-env).
+# `make test-hub` builds and uses its own, never a deployed one.
+HUB_PYTHON      ?= /usr/bin/python3
+HUB_PREFIX      ?= /opt/python-modules-hands-on/hub
+TEST_HUB_PREFIX ?= /opt/python-modules-hands-on/hub-test
 
 .PHONY: help demo test lint build check record lab bench lock clean sandbox
 .PHONY: pythons test-pythons
+.PHONY: hub-env test-hub
 
 help:
 	@echo "make demo    build release/ and grade the bundled demo class (start here)"
@@ -33,6 +41,8 @@ help:
 	@echo "make sandbox install what grading in the sandbox needs (bubblewrap, kernel venv), then try it"
 	@echo "make pythons build Python 3.13, 3.14 and 3.15 (Debian sid, debootstrap) with kernel venvs in $(PYTHONS_DIR)"
 	@echo "make test-pythons every source notebook and the graded demo class on 3.11, 3.13, 3.14 and 3.15 (one table)"
+	@echo "make hub-env build JupyterHub's environment for a class in $(HUB_PREFIX) (root; then see README)"
+	@echo "make test-hub JupyterHub with real local users and nbgrader's exchange, end to end (root; creates and removes users)"
 	@echo "make build   regenerate release/ from source/"
 	@echo "make check   lint source/, check release/ is in sync, run the validator"
 	@echo "make record  re-execute source notebooks and store their outputs"
@@ -127,3 +137,15 @@ lock:
 
 clean:
 	rm -rf $(VENV) build *.egg-info
+
+hub-env: $(STAMP) sandbox
+	HUB_PYTHON=$(HUB_PYTHON) deploy/build-env $(HUB_PREFIX) "$(BIN)/python -m pip"
+
+# A class on JupyterHub on 127.0.0.1 with local users that the test creates
+# and removes (tests/hub/): release -> fetch -> submit -> collect -> grade ->
+# feedback, and what students may not read.
+test-hub: $(STAMP) sandbox
+	$(BIN)/ruff check deploy tests/hub
+	$(BIN)/ruff format --check deploy tests/hub
+	HUB_PYTHON=$(HUB_PYTHON) deploy/build-env $(TEST_HUB_PREFIX) "$(BIN)/python -m pip"
+	COURSE_TEST_HUB_PREFIX=$(TEST_HUB_PREFIX) $(BIN)/python -m pytest tests/hub
