@@ -1,9 +1,9 @@
 """``make test-hub`` only: JupyterHub with real local users (tests/hub/test_hub.py).
 
-These tests need root, create and remove system users and run JupyterHub, so
-they run only when ``make test-hub`` says where the hub's environment is
-(``COURSE_TEST_HUB_PREFIX``); in ``make test`` they are skipped with that
-reason. The run's summary (what was checked, the grades, the refusals, the
+test_hub.py needs root, creates and removes system users and runs JupyterHub,
+so it runs only when ``make test-hub`` says where the hub's environment is
+(``COURSE_TEST_HUB_PREFIX``); in ``make test`` it is skipped with that reason
+(test_transfer.py, which needs none of that, runs in both). The run's summary (what was checked, the grades, the refusals, the
 duration) is printed at the end of pytest's report.
 """
 
@@ -26,9 +26,9 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         reason="JupyterHub with real local users (root; creates and removes users): "
         "run by `make test-hub`, not by `make test`"
     )
-    here = os.path.dirname(__file__)
+    here = os.path.join(os.path.dirname(__file__), "test_hub.py")
     for item in items:
-        if str(item.path).startswith(here):
+        if str(item.path) == here:
             item.add_marker(skip)
 
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import pwd
 import re
 import subprocess
 import time
@@ -246,6 +247,40 @@ def _wait_for_hub(hub: Hub, proc: subprocess.Popen, log: Path, timeout: float = 
     raise AssertionError(f"the hub did not answer in {timeout} s:\n{log.read_text()[-4000:]}")
 
 
+def _pss_kib(uid: int) -> int:
+    """The proportional set size of ``uid``'s processes, in KiB."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            for line in Path(f"/proc/{entry}/smaps_rollup").read_text().splitlines():
+                if line.startswith("Pss:"):
+                    total += int(line.split()[1])
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass
+    return total
+
+
+def _memory_with_a_kernel(k: Class, person: Person) -> int:
+    """Start a kernel in ``person``'s server, measure their processes, stop it."""
+    r = k.hub.server(person, "POST", "api/kernels", json={"name": "python3"})
+    assert r.status_code == 201, r.text
+    kernel = r.json()["id"]
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = k.hub.server(person, "GET", f"api/kernels/{kernel}").json()
+            if state.get("execution_state") == "idle":
+                break
+            time.sleep(0.5)
+        return _pss_kib(pwd.getpwnam(person.user).pw_uid)
+    finally:
+        k.hub.server(person, "DELETE", f"api/kernels/{kernel}")
+
+
 def _feedback_pages(folder: Path) -> list[Path]:
     return sorted(folder.glob("feedback/*/*.html"))
 
@@ -375,9 +410,17 @@ def _play_the_class(machine: Machine, prefix: Path, log: Path) -> Class:
         )
         assert r.status_code == 200, r.text
         k.answers[p.user] = answers
+        r = k.hub.server(
+            p, "POST", "assignments/validate", data={"path": f"{LESSON}/{LESSON}.ipynb"}
+        )
+        assert r.status_code == 200, r.text
+        k.events[f"{p.user} validate"] = r.json()
         r = k.hub.assignments(p, "submit", course_id)
         assert r.status_code == 200 and r.json()["success"], r.text
-        k.step(f"{p.user}: fetch, answers saved into the fetched copy, submit (server API)", start)
+        k.step(
+            f"{p.user}: fetch, answers saved into the fetched copy, Validate, submit (server API)",
+            start,
+        )
     start = time.monotonic()
     impostor = k.as_user(
         k.bob, "nbgrader", "submit", LESSON, f"--student={k.alice.user}", role="student"
@@ -406,6 +449,7 @@ def _play_the_class(machine: Machine, prefix: Path, log: Path) -> Class:
         assert r.status_code == 200 and r.json()["success"], r.text
         k.step(f"{p.user}: fetch_feedback (server API)", start)
     k.events["bob's sudo"] = k.as_user(k.bob, "course-grade", LESSON, role="student")
+    k.events["alice's memory"] = _memory_with_a_kernel(k, k.alice)
     k.events["duration of the class"] = time.monotonic() - t0
     SUMMARY.extend(k.steps)
     return k
@@ -585,3 +629,28 @@ def test_students_cannot_read_what_is_not_theirs(klass: Class) -> None:
     )
     SUMMARY.extend(lines)
     print("\n".join(lines))
+
+
+def test_validate_in_the_students_server(klass: Class) -> None:
+    """nbgrader's Validate (the lab's button calls this API) in the student's own server."""
+    alice = klass.events[f"{klass.alice.user} validate"]
+    assert alice["success"] and "failed" not in alice["value"], alice
+    bob = klass.events[f"{klass.bob.user} validate"]
+    assert bob["success"], bob
+    fetched = klass.events[f"{klass.bob.user} fetched"]
+    by_source = {c.source: nbs.grade_id(c) for c in fetched.cells if nbs.is_graded_test(c)}
+    failed = [by_source.get(cell["source"], "?") for cell in bob["value"].get("failed", [])]
+    assert sorted(failed) == sorted(klass.mutant.fails), failed
+    SUMMARY.append(
+        f"Validate in the students' servers: alice passes; bob fails exactly {', '.join(failed)}"
+    )
+
+
+def test_what_a_student_costs(klass: Class) -> None:
+    """Memory of a student's server with one kernel running (for README's sizing)."""
+    pss = klass.events["alice's memory"]
+    assert pss > 0
+    SUMMARY.append(
+        f"memory: alice's server with one python3 kernel: {pss / 1024:.0f} MiB "
+        "(proportional set size, summed over her processes)"
+    )

@@ -55,40 +55,29 @@ def impostors(inst: Instance, lesson: str) -> list[tuple[str, str]]:
     return found
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="course-collect",
-        description="Set aside submissions made under another student's name, then `nbgrader collect --update LESSON`.",
-    )
-    parser.add_argument("lesson", help="lesson id or number")
-    parser.add_argument("--hub", help="the instance (needed only if you teach in more than one)")
-    args = parser.parse_args(argv)
+def _instance(hub: str | None) -> Instance:
     me = pwd.getpwuid(os.getuid()).pw_name
-    try:
-        insts = [
-            Instance.load(n, trusted=False) for n in ([args.hub] if args.hub else list_instances())
-        ]
-        insts = [i for i in insts if i.instructor == me]
-        if len(insts) != 1:
-            raise HubError(
-                f"say which instance with --hub NAME (you teach: {', '.join(i.name for i in insts) or 'none'})"
-            )
-        inst = insts[0]
-        from course.coursedir import Course, CourseError
+    names = [hub] if hub else list_instances()
+    mine = [i for i in (Instance.load(n, trusted=False) for n in names) if i.instructor == me]
+    if len(mine) != 1:
+        taught = ", ".join(i.name for i in mine) or "none"
+        raise HubError(f"say which instance with --hub NAME (you teach: {taught})")
+    return mine[0]
 
-        try:
-            (lesson,) = Course(Path(inst.course_root)).resolve_lessons([args.lesson])
-        except (CourseError, ValueError) as exc:
-            raise HubError(str(exc)) from exc
-        inst.quarantine.mkdir(mode=0o700, exist_ok=True)
-        for entry, reason in impostors(inst, lesson):
-            dest = inst.quarantine / f"{entry}.{time.strftime('%Y%m%d-%H%M%S')}"
-            os.replace(inst.course_exchange / "inbound" / entry, dest)
-            print(f"course-collect: set aside {entry}: {reason} (now in {dest})", flush=True)
-    except (HubError, OSError) as exc:
-        print(f"course-collect: error: {exc}", file=sys.stderr)
-        return 1
+
+def collect(inst: Instance, lesson_arg: str) -> int:
+    from course.coursedir import Course, CourseError
+
+    try:
+        (lesson,) = Course(Path(inst.course_root)).resolve_lessons([lesson_arg])
+    except (CourseError, ValueError) as exc:
+        raise HubError(str(exc)) from exc
     inbound = inst.course_exchange / "inbound"
+    inst.quarantine.mkdir(mode=0o700, exist_ok=True)
+    for entry, reason in impostors(inst, lesson):
+        dest = inst.quarantine / f"{entry}.{time.strftime('%Y%m%d-%H%M%S')}"
+        os.replace(inbound / entry, dest)
+        print(f"course-collect: set aside {entry}: {reason} (now in {dest})", flush=True)
     before = [e for e in os.listdir(inbound) if e.split("+")[1:2] == [lesson]]
     nbgrader = os.path.join(sys.prefix, "bin", "nbgrader")
     cmd = [nbgrader, "collect", "--update", lesson]
@@ -103,3 +92,19 @@ def main(argv: list[str] | None = None) -> int:
         f"course-collect: {len(before)} submission(s) of {lesson} moved from inbound/ to {archive}"
     )
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="course-collect",
+        description="Set aside submissions made under another student's name, "
+        "then `nbgrader collect --update LESSON`.",
+    )
+    parser.add_argument("lesson", help="lesson id or number")
+    parser.add_argument("--hub", help="the instance (needed only if you teach in more than one)")
+    args = parser.parse_args(argv)
+    try:
+        return collect(_instance(args.hub), args.lesson)
+    except (HubError, OSError) as exc:
+        print(f"course-collect: error: {exc}", file=sys.stderr)
+        return 1

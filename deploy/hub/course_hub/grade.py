@@ -46,7 +46,7 @@ import tempfile
 from pathlib import Path
 
 from . import HubError
-from .instance import Instance, list_instances
+from .instance import Instance, check_root_owned, list_instances
 from .transfer import file_sha256, pack_paths, unpack
 
 __all__ = ["client_main", "root_main"]
@@ -242,7 +242,9 @@ def grade(inst: Instance, args: argparse.Namespace) -> int:
                 "JUPYTER_DATA_DIR": str(scratch / "data"),
                 "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"),
             }
-            cmd = [str(inst.venv / "bin" / "course"), "--root", str(work), "grade", *lessons]
+            course = inst.venv / "bin" / "course"
+            check_root_owned(course)  # root runs it
+            cmd = [str(course), "--root", str(work), "grade", *lessons]
             cmd += [f"--student={s}" for s in args.students]
             if args.jobs is not None:
                 cmd.append(f"--jobs={args.jobs}")
@@ -262,7 +264,12 @@ def grade(inst: Instance, args: argparse.Namespace) -> int:
             _checkpoint(work / "gradebook.db")
             _fill_feedback_companions(work)
             _write_back(inst, work, gradebook_sha)
-            print(f"course-grade: results written back to {inst.course_root}", flush=True)
+            print(
+                f"course-grade: the results are in {inst.course_root} (grades.csv, reports/, "
+                "feedback/, autograded/, gradebook.db); the paths printed above were those of "
+                "root's grading copy, now removed",
+                flush=True,
+            )
             return 0
         finally:
             shutil.rmtree(scratch, ignore_errors=True)

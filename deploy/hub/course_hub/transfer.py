@@ -51,10 +51,9 @@ def safe_name(name: str) -> str:
     """``name`` as a plain relative POSIX path, or :class:`HubError`."""
     if not name or "\0" in name or name.startswith("/"):
         raise HubError(f"refusing member {name!r}: not a relative path")
-    parts = PurePosixPath(name).parts
-    if any(p in ("..", ".", "") for p in parts) or not parts:
-        raise HubError(f"refusing member {name!r}: '.' or '..' in the path")
-    return str(PurePosixPath(*parts))
+    if any(part in ("..", ".", "") for part in name.split("/")):
+        raise HubError(f"refusing member {name!r}: not a plain relative path")
+    return name
 
 
 def file_sha256(path: Path) -> str | None:
