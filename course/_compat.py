@@ -12,8 +12,6 @@ code and update the version here.
   gradebook and process, the schema checked once, SQLite in WAL mode;
 * :func:`patch_nbval_kernels` (nbval 0.11.0): nbval's kernel manager and
   kernel start, for :mod:`course.authoring.nbval_kernels`.
-* :func:`formgrader_guard` (nbgrader 0.9.6): the formgrader's buttons that
-  would run student code or skip the course's build checks.
 """
 
 from __future__ import annotations
@@ -25,7 +23,6 @@ from typing import Any
 
 __all__ = [
     "PatchMismatch",
-    "formgrader_guard",
     "patch_nbval_kernels",
     "require",
     "skip_rfc3987",
@@ -121,33 +118,3 @@ def patch_nbval_kernels(manager: type, start: Callable[..., Any]) -> Callable[..
     nbval.kernel.KernelManager = manager  # type: ignore[misc]
     nbval.kernel.start_new_kernel = start
     return original
-
-
-def formgrader_guard(run_grade: Callable[[str, str], dict], refusal: str) -> None:
-    """Route the formgrader's buttons through the course's tools.
-
-    nbgrader's formgrader calls :class:`nbgrader.apps.api.NbGraderAPI`
-    methods from its HTTP handlers: ``autograde`` runs a student's notebook
-    in a kernel with the server's rights (root here, outside any sandbox);
-    ``generate_assignment``, ``release_assignment`` and ``generate_feedback``
-    skip ``course build``'s checks or would render feedback from the
-    autograded notebook. Side effects: in this process, ``autograde`` is
-    replaced by ``run_grade(assignment_id, student_id)`` (which runs
-    ``course grade``), and the other three by a refusal whose log message is
-    ``refusal`` (the formgrader shows it in its error dialog).
-    """
-    require("nbgrader", "0.9.6")
-    from nbgrader.apps.api import NbGraderAPI
-
-    def autograde(
-        self: Any, assignment_id: str, student_id: str, force: bool = True, create: bool = True
-    ) -> dict:
-        return run_grade(assignment_id, student_id)
-
-    def refuse(self: Any, *args: Any, **kwargs: Any) -> dict:
-        return {"success": False, "error": refusal, "log": refusal}
-
-    NbGraderAPI.autograde = autograde  # type: ignore[method-assign]
-    NbGraderAPI.generate_assignment = refuse  # type: ignore[method-assign]
-    NbGraderAPI.release_assignment = refuse  # type: ignore[method-assign]
-    NbGraderAPI.generate_feedback = refuse  # type: ignore[method-assign]

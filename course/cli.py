@@ -160,7 +160,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_lab(args: argparse.Namespace) -> int:
     from .lab import LabSetup, exec_lab
 
-    setup = LabSetup(_course(args), instructor=args.instructor)
+    workspace = Path(args.workspace).resolve() if args.workspace else None
+    if workspace is not None and args.instructor:
+        raise CourseError(
+            "--workspace is for the student set-up; the instructor's lab is the course root"
+        )
+    setup = LabSetup(_course(args), instructor=args.instructor, workspace=workspace)
     exec_lab(setup, port=args.port, ip=args.ip, open_browser=not args.no_browser)
     return 0  # not reached: exec_lab replaces this process
 
@@ -244,11 +249,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _add_lab(sub) -> None:
-    help = "start JupyterLab set up for a student (release/) or, with --instructor, an instructor"
+    help = "start JupyterLab set up for a student (their workspace) or, with --instructor, an instructor"
     p = sub.add_parser("lab", help=help, description=help)
     p.set_defaults(func=_cmd_lab)
     p.add_argument(
         "--instructor", action="store_true", help="course root, formgrader and all nbgrader panels"
+    )
+    p.add_argument(
+        "--workspace",
+        metavar="DIR",
+        help="the student's own copies of the lessons (default: workspace/ in the course root)",
     )
     p.add_argument("--port", type=_positive, help="port to serve on (default: Jupyter's, 8888)")
     p.add_argument("--ip", help="address to serve on (default: Jupyter's, localhost)")

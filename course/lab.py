@@ -13,11 +13,17 @@ Each set-up gets private Jupyter folders under ``<course root>/.lab/<set-up>/``
 What the two set-ups differ in (ids from ``jupyter labextension list`` and
 ``jupyter server extension list``):
 
-* student: the notebook folder is ``release/``; nbgrader's *Validate* button
-  and *Assignment List* stay; its *Formgrader*, *Create Assignment* and
-  *Course List* lab plugins are disabled, and so are the formgrader and
-  course-list server extensions (their HTTP endpoints do not exist);
-* instructor: the notebook folder is the course root; everything is on.
+* student: the notebook folder is the student's workspace (default
+  ``workspace/`` in the course root; :mod:`course.workspace`), their own
+  copies of the lessons, made on first use and never overwritten (a lesson
+  the course updated is carried over, the old copy kept); nbgrader's
+  *Validate* button and *Assignment List* stay; its *Formgrader*, *Create
+  Assignment* and *Course List* lab plugins are disabled, and so are the
+  formgrader and course-list server extensions (their HTTP endpoints do not
+  exist);
+* instructor: the notebook folder is the course root; everything is on,
+  except the formgrader's buttons that would run student code outside the
+  sandbox or skip ``course build``'s checks (:mod:`course.formgrader_guard`).
 
 Both: nbgrader's exchange is ``<course root>/.lab/exchange/`` (shared by the
 two set-ups, so the Assignment List works on one machine instead of
@@ -38,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .coursedir import Course
+from .workspace import DEFAULT_FOLDER, sync_workspace
 
 __all__ = [
     "INSTRUCTOR_ONLY_LAB_PLUGINS",
@@ -75,6 +82,7 @@ class LabSetup:
 
     course: Course
     instructor: bool
+    workspace: Path | None = None  # the student's; default: <course root>/workspace
 
     @property
     def name(self) -> str:
@@ -102,7 +110,9 @@ class LabSetup:
 
     @property
     def notebook_dir(self) -> Path:
-        return self.course.root if self.instructor else self.course.release
+        if self.instructor:
+            return self.course.root
+        return self.workspace or self.course.root / DEFAULT_FOLDER
 
     def environment(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """``base`` (default: ``os.environ``) plus the private Jupyter folders."""
@@ -117,7 +127,7 @@ class LabSetup:
 
 
 def _server_config(setup: LabSetup) -> dict[str, object]:
-    extensions: dict[str, bool] = {}
+    extensions: dict[str, bool] = {"course.formgrader_guard": True}
     if not setup.instructor:
         extensions = dict.fromkeys(INSTRUCTOR_ONLY_SERVER_EXTENSIONS, False)
     return {
@@ -199,6 +209,9 @@ def exec_lab(
     comes from the ``JUPYTER_TOKEN`` environment variable as usual.
     """
     prepare_lab(setup)
+    if not setup.instructor:
+        for change in sync_workspace(setup.course, setup.notebook_dir):
+            print(f"course lab: {change.lesson}: {change.message}", flush=True)
     cmd = lab_command(setup, port=port, ip=ip, open_browser=open_browser)
     print(
         f"course lab: {setup.name} set-up, notebooks in {setup.notebook_dir}, "

@@ -6,7 +6,7 @@ import csv
 
 import pytest
 
-from .conftest import run_course
+from .support import run_course
 
 COMMANDS = ["build", "check", "record", "grade", "demo", "sandbox", "lab"]
 

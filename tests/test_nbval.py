@@ -19,7 +19,7 @@ import pytest
 
 from course import notebooks as nbs
 
-from .conftest import REPO
+from .support import REPO
 from .unit.nbfactory import printing_notebook
 
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
@@ -103,7 +103,7 @@ def test_source_notebooks_pass_nbval_strict_twice_and_leave_nothing(repo, tmp_pa
 @pytest.mark.slow
 def test_recording_again_changes_nothing(course_copy, repo):
     """Are the stored outputs exactly what `course record` produces now?"""
-    from .conftest import run_course
+    from .support import run_course
 
     result = run_course("--root", str(course_copy.root), "record")
     assert result.returncode == 0, result.stderr

@@ -7,7 +7,7 @@ import pytest
 from course import notebooks as nbs
 from course.authoring.build import RUNTIME_DIRS, find_leaks
 
-from .conftest import run_course
+from .support import run_course
 
 
 def test_release_holds_only_the_student_notebooks(repo):

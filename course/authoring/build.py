@@ -21,6 +21,7 @@ from pathlib import Path
 
 from .. import notebooks as nbs
 from ..coursedir import LESSON_NAME, Course, CourseError
+from ..lesson.scratch import SCRATCH_NAME
 from ..nbgrader_apps import generate
 
 __all__ = [
@@ -35,7 +36,7 @@ __all__ = [
 _MIN_LEAK_LINE = 12
 # Run-time folders a student's (or instructor's) session may leave in release/;
 # git ignores them and building leaves them alone.
-RUNTIME_DIRS = ("_scratch", ".ipynb_checkpoints")
+RUNTIME_DIRS = (SCRATCH_NAME, ".ipynb_checkpoints")
 
 
 def is_runtime(rel: Path) -> bool:

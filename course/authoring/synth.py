@@ -30,6 +30,7 @@ from pathlib import Path
 
 from .. import notebooks as nbs
 from ..coursedir import Course, CourseError
+from .build import RUNTIME_DIRS
 
 __all__ = [
     "Mutant",
@@ -187,7 +188,7 @@ def copy_course(source: Course, dest: Path) -> Course:
 
     Side effects: creates ``dest`` and writes the copy there.
     """
-    ignore = shutil.ignore_patterns("_scratch", ".ipynb_checkpoints", "__pycache__")
+    ignore = shutil.ignore_patterns(*RUNTIME_DIRS, "__pycache__")
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy2(source.root / "nbgrader_config.py", dest / "nbgrader_config.py")
     shutil.copytree(source.source, dest / "source", ignore=ignore)

@@ -41,11 +41,12 @@ class Verdict:
     hidden: bool = False  # a hidden check failed
     setup_failed: bool = False  # the course's set-up failed: manual grading
     tampered: bool = False  # something of the interpreter was replaced
+    error: str = ""  # the exception type that failed the check, if one did
     seconds: float = 0.0
     notes: tuple[str, ...] = ()  # sandbox limits hit
 
 
-def build_job(spec: LessonSpec, answers: list[Answer], check: Check) -> bytes:
+def build_job(spec: LessonSpec, answers: list[Answer], check: Check) -> dict:
     """The runner's job: the set-up cell, the files (the lesson's given
     files and the student's answers, in notebook order), the test cell."""
     given = {a.grade_id: a for a in answers}
@@ -56,8 +57,7 @@ def build_job(spec: LessonSpec, answers: list[Answer], check: Check) -> bytes:
         elif item.grade_id in given:
             answer = given[item.grade_id]
             files.append([answer.path, answer.text, answer.append])
-    job = {"setup": spec.setup, "answers": files, "test": check.source}
-    return json.dumps(job).encode("utf-8")
+    return {"setup": spec.setup, "answers": files, "test": check.source}
 
 
 def _scrub(message: str, check: Check) -> str:
@@ -76,9 +76,16 @@ def _first_lines(data: bytes, n: int = 3) -> str:
     return shown if len(lines) <= n else "...\n" + shown
 
 
-def verdict(check: Check, done: Completed, token: str, timeout: float) -> Verdict:
+def verdict(check: Check, done: Completed, timeout: float) -> Verdict:
     """Decide ``check``'s result from what its process did (module docstring)."""
     common = {"seconds": done.seconds, "notes": tuple(done.notes)}
+    if done.decoy_written:
+        return Verdict(
+            False,
+            "The check did not complete: a report was written where the grader's runner never writes (a forged report).",
+            tampered=True,
+            **common,
+        )
     if done.timed_out:
         return Verdict(
             False, f"The check did not finish within {timeout:g} s (timed out).", **common
@@ -101,7 +108,7 @@ def verdict(check: Check, done: Completed, token: str, timeout: float) -> Verdic
     report = reports[0]
     status = report.get("status")
     if status == "passed":
-        if not secrets.compare_digest(str(report.get("token", "")), token):
+        if not secrets.compare_digest(str(report.get("token", "")), done.token):
             return Verdict(
                 False,
                 "The check did not complete: its report was not the grader's.",
@@ -167,6 +174,5 @@ def run_check(
 ) -> Verdict:
     """Run ``check`` against ``answers`` in ``box``'s slot ``slot`` and
     judge it. Side effects: those of the box (a process started and ended)."""
-    token = secrets.token_hex(16)
-    done = box.run(slot, build_job(spec, answers, check), token.encode("ascii"), timeout)
-    return verdict(check, done, token, timeout)
+    done = box.run(slot, build_job(spec, answers, check), timeout)
+    return verdict(check, done, timeout)

@@ -13,8 +13,11 @@ these outright). No reference answer or mutant may trip one
 from __future__ import annotations
 
 import ast
+import builtins
 
 __all__ = ["NAMES", "tripwires"]
+
+_BUILTIN_NAMES = frozenset(dir(builtins))
 
 #: Names (as a variable, attribute or imported module) and why each is flagged.
 NAMES: dict[str, str] = {
@@ -40,7 +43,6 @@ NAMES: dict[str, str] = {
     "f_code": "a frame's code",
     "tb_frame": "the frames of a traceback",
     "gi_frame": "a generator's frame",
-    "builtins": "the builtins",
     "__builtins__": "the builtins",
     "ctypes": "ctypes (raw memory)",
     "gc": "the garbage collector",
@@ -67,10 +69,10 @@ STRINGS: dict[str, str] = {
     "get_ipython": "the IPython shell",
     "IPython": "the IPython shell",
     "ipykernel": "the Jupyter kernel",
-    "builtins": "the builtins",
     "ctypes": "ctypes (raw memory)",
     "settrace": "tracing hooks",
     "_getframe": "the caller's frames",
+    "course.": "the course's own helpers",
 }
 
 
@@ -84,6 +86,40 @@ def _names(node: ast.AST) -> tuple[str, ...]:
     if isinstance(node, ast.ImportFrom) and node.module:
         return tuple(node.module.split("."))
     return ()
+
+
+def _replaces_a_builtin(node: ast.AST) -> bool:
+    """``builtins.len = ...``, ``setattr(builtins, "len", ...)`` (or with a
+    computed name), ``builtins.__dict__[...] = ...``: a builtin replaced.
+    Adding a new name to ``builtins`` is not flagged (an odd place for
+    state, not a tamper)."""
+    targets: list[ast.AST] = []
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)):
+        targets = [node.target]
+    for target in targets:
+        if (
+            isinstance(target, ast.Attribute)
+            and isinstance(target.value, ast.Name)
+            and target.value.id == "builtins"
+            and target.attr in _BUILTIN_NAMES
+        ):
+            return True
+        inner = target.value if isinstance(target, ast.Subscript) else None
+        if (
+            isinstance(inner, ast.Attribute)
+            and inner.attr == "__dict__"
+            and isinstance(inner.value, ast.Name)
+            and inner.value.id == "builtins"
+        ):
+            return True
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "setattr":
+        args = node.args
+        if len(args) >= 2 and isinstance(args[0], ast.Name) and args[0].id == "builtins":
+            name = args[1]
+            return not isinstance(name, ast.Constant) or name.value in _BUILTIN_NAMES
+    return False
 
 
 def tripwires(source: str) -> list[str]:
@@ -101,6 +137,8 @@ def tripwires(source: str) -> list[str]:
         found.setdefault(f"uses {word} ({why})")
 
     for node in ast.walk(tree):
+        if _replaces_a_builtin(node):
+            flag("builtins", "replacing a builtin")
         for name in _names(node):
             if name in NAMES:
                 flag(name, NAMES[name])

@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["find_notebook", "report", "run_exercise", "test_cells"]
+__all__ = ["check", "find_notebook", "report", "run_exercise", "test_cells"]
 
 _HEADING = re.compile(
     r"^#{2,4}\s*Exercise\s+(\d+(?:\.\d+)*)\b\s*[\u2014\u2013-]?\s*(.*)$", re.MULTILINE
@@ -71,7 +71,7 @@ def _first_line(text: str) -> str:
 def run_exercise(sources: list[str], names: dict) -> tuple[str, str]:
     """Run an exercise's test cells; ``("passed", "")``, ``("unanswered",
     message)`` or ``("failed", "what it checks: message")``."""
-    from . import NotAnswered
+    from .scratch import NotAnswered
 
     for source in sources:
         namespace = {"__name__": "__main__", **names}
@@ -89,12 +89,34 @@ def run_exercise(sources: list[str], names: dict) -> tuple[str, str]:
     return "passed", ""
 
 
-def report(exercise: str | None, home: Path | None) -> None:
-    """Print the report described in the module docstring."""
-    from . import __all__ as public
-    from . import _lesson
+def _setup_names() -> dict:
+    """The names a set-up cell can import from ``course.lesson``."""
+    from . import scratch, tools
 
-    notebook = find_notebook(home, _lesson)
+    names = {n: getattr(scratch, n) for n in scratch.__all__}
+    names.update({n: getattr(tools, n) for n in tools.__all__})
+    names["check"] = check
+    return names
+
+
+def check(exercise: str | None = None) -> None:
+    """Run the visible checks of one exercise (``check("1.2")``) or of all
+    of them (``check()``) against the modules you last wrote, and print a
+    short report: the first failing check's message first, then the
+    exercises that are not answered yet, on one line.
+
+    The checks are the test cells of the notebook you have open (as last
+    saved), run here in fresh namespaces. Side effects: those of the checks
+    (they import your modules afresh); nothing is graded.
+    """
+    from . import scratch
+
+    report(exercise, scratch._home, scratch._lesson)
+
+
+def report(exercise: str | None, home: Path | None, lesson: str | None) -> None:
+    """Print the report described in the module docstring."""
+    notebook = find_notebook(home, lesson)
     if notebook is None:
         print("check: cannot find this notebook; run the set-up cell first, and save the notebook")
         return
@@ -105,9 +127,7 @@ def report(exercise: str | None, home: Path | None) -> None:
         if not exercises:
             print(f"check: this notebook has no exercise {wanted}")
             return
-    import course.lesson as lesson
-
-    names = {name: getattr(lesson, name) for name in public}
+    names = _setup_names()
     passed, unanswered, failures = [], [], []
     for number, title, sources in exercises:
         if not sources:

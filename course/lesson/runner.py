@@ -1,13 +1,16 @@
 """Run one graded check in a fresh interpreter: the grader's side of the sandbox.
 
 The grader (:mod:`course.grading.execute`) starts ``python -m
-course.lesson.runner RESULT_FD TOKEN_FD`` in the sandbox for each graded
-test cell, writes a *job* to its standard input and closes it. The job is
+course.lesson.runner`` in the sandbox for each graded test cell, with a
+number of extra pipes: several *token* pipes, each holding a random secret,
+and as many *result* pipes. Only one of each is real; the others are decoys.
+It writes a *job* to the runner's standard input and closes it. The job is
 JSON::
 
     {"setup": "<the lesson's set-up cell>",
      "answers": [["geometry.py", "<the student's cell body>", false], ...],
-     "test": "<the test cell, hidden checks included>"}
+     "test": "<the test cell, hidden checks included>",
+     "fds": [RESULT_FD, TOKEN_FD]}
 
 The runner
 
@@ -15,7 +18,15 @@ The runner
 2. installs an audit hook (:pep:`578`; it cannot be removed) that refuses
    what no lesson needs and a tamperer would: tracing and profiling hooks
    (``sys.settrace``, ``sys.setprofile``, ``sys.monitoring``), ``ctypes``,
-   the garbage collector's object graph and other threads' frames;
+   the garbage collector's object graph, other threads' frames and the
+   process's own memory (``/proc/self/mem``); and that
+   refuses to hand out frame objects (``sys._getframe``, a traceback's or a
+   generator's frame) while code from outside the interpreter's own files,
+   the course and the test cell is on the stack, raising ``ValueError``
+   (which the standard library's own uses, such as ``namedtuple`` and
+   ``logging``, already handle). So the checked code cannot read which of
+   the pipes are real from the runner's variables; signal handlers it sets
+   receive no frame either;
 3. runs the set-up cell in a fresh ``__main__`` namespace, as a kernel would
    (so ``start_lesson`` makes the scratch folder and works in it);
 4. writes each answer into the scratch folder as ``%%writefile`` would
@@ -28,18 +39,28 @@ The runner
    with the exception's type, message and line in the test cell; or
    ``{"status": "tampered", ...}`` when something of the snapshot was
    replaced; or, only when the cell ran to its end, ``{"status": "passed",
-   "token": ...}`` with the per-run secret it reads from TOKEN_FD at that
-   moment (the grader wrote it there; it is in no code, file or argument).
+   "token": ...}`` with the secret it reads from TOKEN_FD at that moment
+   (signal handlers are reset first).
 
-The grader gives points only for one well-formed ``passed`` line carrying its
-secret, from a process that exited 0 and wrote nothing on standard error.
-Nothing the student's code prints is read. Standard library only: this runs
-on every supported Python, inside the sandbox.
+The grader gives points only for exactly one well-formed ``passed`` line on
+the real result pipe carrying the real token, nothing on any decoy, from a
+process that exited 0 and wrote nothing on standard error. Nothing the
+student's code prints is read. Code that reads every pipe it can find gets
+one secret per pipe and cannot tell the real one; a report on a decoy pipe,
+or a wrong secret, is recorded as a forged report.
+
+Limits, stated plainly: this is one process, and Python code in it can do
+anything the interpreter allows. Code compiled under a forged file name of
+the standard library escapes the frame guard; the tripwires
+(:mod:`course.grading.tripwires`) flag the usual tools of such an attack for
+an instructor's review. Standard library only: this runs on every supported
+Python, inside the sandbox.
 """
 
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import json
 import os
@@ -79,13 +100,108 @@ BLOCKED_EVENTS = frozenset(
 MESSAGE_LIMIT = 20_000
 
 
-class Refused(PermissionError):
-    """Raised by the audit hook for a blocked event."""
+#: Attributes whose reading hands out a frame (audited as ``object.__getattr__``).
+FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+#: Frames with these file names belong to the check itself.
+_CHECK_FILES = ("<test>", "<setup>")
 
 
-def _audit(event: str, args: tuple) -> None:
+class Refused(ValueError):
+    """Raised by the audit hook for a blocked event. A ``ValueError``,
+    because that is what the standard library already expects from
+    ``sys._getframe`` (namedtuple, enum, typing, logging fall back)."""
+
+
+def _trusted_roots() -> tuple[str, ...]:
+    """Folders whose code is the interpreter's, its environment's or the
+    course's own."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # .../course
+    roots = {
+        os.path.dirname(here),
+        sys.prefix,
+        sys.base_prefix,
+        sys.exec_prefix,
+        sys.base_exec_prefix,
+    }
+    return tuple(sorted(os.path.join(os.path.realpath(r), "") for r in roots if r))
+
+
+_ROOTS = _trusted_roots()
+_guard = {"busy": False}
+
+
+def _trusted(filename: str) -> bool:
+    return (
+        filename.startswith("<frozen ") or filename in _CHECK_FILES or filename.startswith(_ROOTS)
+    )
+
+
+#: Files never opened while a check runs: a process's own memory.
+_MEMORY_FILES = frozenset({"mem", "pagemap", "kcore"})
+
+
+def _audit(event: str, args: tuple, _getframe: object = sys._getframe) -> None:
+    """The runner's audit hook (module docstring)."""
     if event in BLOCKED_EVENTS:
         raise Refused(f"{event} is not allowed while a check runs")
+    if event == "open" and args and isinstance(args[0], (str, bytes)):
+        name = os.path.basename(os.fsdecode(args[0]).rstrip("/"))
+        if name in _MEMORY_FILES:
+            raise Refused("a process's memory is not readable while a check runs")
+    frame_event = event == "sys._getframe" or (
+        event == "object.__getattr__" and len(args) > 1 and args[1] in FRAME_ATTRIBUTES
+    )
+    if not frame_event or _guard["busy"]:
+        return
+    _guard["busy"] = True
+    try:
+        frame = _getframe(1)  # type: ignore[operator]
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if filename in _CHECK_FILES:
+                break
+            if not _trusted(filename):
+                raise Refused("frames are not handed out to the checked code")
+            frame = frame.f_back
+    finally:
+        _guard["busy"] = False
+
+
+def _frameless_signals() -> object:
+    """Make ``signal.signal`` give handlers no frame (a handler's frame
+    argument would be the runner's). Returns the original C function."""
+    import _signal
+    import signal
+
+    original = _signal.signal
+
+    def guarded(signalnum: int, handler: object) -> object:
+        if callable(handler):
+            inner = handler
+
+            def handler(signum: int, frame: object, _inner: object = inner) -> object:
+                return _inner(signum, None)  # type: ignore[operator]
+
+        else:
+            plain = {int(_signal.SIG_DFL): _signal.SIG_DFL, int(_signal.SIG_IGN): _signal.SIG_IGN}
+            handler = plain.get(int(handler), handler)  # type: ignore[call-overload]
+        return original(int(signalnum), handler)
+
+    signal.signal = guarded  # type: ignore[assignment]
+    _signal.signal = guarded  # type: ignore[attr-defined]
+    return original
+
+
+def _reset_signals(original: object) -> None:
+    """Put every catchable signal back to its default action."""
+    import _signal
+    import signal
+
+    for number in range(1, signal.NSIG):
+        if number in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        with contextlib.suppress(OSError, ValueError, RuntimeError):
+            original(number, _signal.SIG_DFL)  # type: ignore[operator]
 
 
 def _write_answers(folder: str, answers: list) -> None:
@@ -223,24 +339,24 @@ def _flush(_streams: tuple = _STREAMS, _flush_method: object = io.TextIOWrapper.
             pass
 
 
-def main(argv: list[str]) -> None:
+def main() -> None:
     """Run the job on standard input; see the module docstring. Never
     returns: ends the process with ``os._exit`` (status 0 when a result was
     reported, 3 when the job itself was unusable)."""
-    result_fd, token_fd = int(argv[0]), int(argv[1])
-    for fd in (result_fd, token_fd):
-        os.set_inheritable(fd, False)
     exit_now, write_result = os._exit, _report  # kept before any student code runs
     try:
         job = json.loads(sys.stdin.buffer.read().decode("utf-8"))
         setup, answers, test = job["setup"], job["answers"], job["test"]
+        result_fd, token_fd = (int(fd) for fd in job["fds"])
     except (ValueError, KeyError, TypeError) as exc:
         print(f"course.lesson.runner: unusable job: {exc}", file=sys.stderr)
         exit_now(3)
+    del job
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     sys.addaudithook(_audit)
+    original_signal = _frameless_signals()
     _like_a_kernel_path()
     main_module = types.ModuleType("__main__")
     main_module.__dict__["__builtins__"] = builtins
@@ -268,6 +384,7 @@ def main(argv: list[str]) -> None:
         write_result(result_fd, _failure(exc, "test"))
         exit_now(0)
     _flush()
+    _reset_signals(original_signal)
     replaced = changes(attrs, modules)
     if replaced:
         write_result(result_fd, {"status": "tampered", "changes": replaced[:20]})
@@ -277,4 +394,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -32,7 +32,7 @@ def python(
     """``python(*args)`` runs a fresh interpreter, as :func:`course.lesson.run_python`
     does (explicit working folder, minimal environment, empty input, a
     timeout). No side effects in this process."""
-    from . import run_python
+    from .scratch import run_python
 
     return run_python(list(args), cwd=cwd, env=env, input=input, timeout=timeout)
 
@@ -56,7 +56,7 @@ def show_path(path: str | os.PathLike[str] | None) -> str:
     No side effects."""
     if path is None:
         return "None"
-    from . import _scratch
+    from .scratch import _scratch
 
     p = Path(path)
     candidates = []

@@ -9,33 +9,20 @@ start of a session: ``<test>.png`` at each test's key moment (see
 
 from __future__ import annotations
 
-import re
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
-from ..conftest import REPO, copy_course
+from ..support import copy_course
 from .jupyterlab import load_lab
 from .server import LabServer
+from .support import ARTIFACTS, _file_name, global_config_files
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = REPO / "test-artifacts" / "browser"
-
-
-def _file_name(nodeid_name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid_name).strip("_")
-
-
-def snap(page: Page, request: pytest.FixtureRequest, suffix: str = "") -> Path:
-    """Save a screenshot of ``page`` named after the running test."""
-    path = ARTIFACTS / f"{_file_name(request.node.name)}{suffix}.png"
-    page.screenshot(path=path)
-    return path
 
 
 @pytest.fixture(scope="session")
@@ -75,26 +62,6 @@ def _driver_popen(manager: object) -> subprocess.Popen | None:
     process = getattr(getattr(getattr(manager, "_client", None), "_transport", None), "_proc", None)
     popen = getattr(getattr(process, "_transport", None), "_proc", None)
     return popen if isinstance(popen, subprocess.Popen) else None
-
-
-#: Jupyter configuration that `course lab` must neither read nor write: the
-#: user's and the virtual environment's.
-GLOBAL_CONFIG = [
-    Path.home() / ".jupyter",
-    Path(sys.prefix) / "etc" / "jupyter",
-    Path(sys.prefix) / "share" / "jupyter" / "lab" / "settings",
-]
-
-
-def global_config_files() -> dict[str, tuple[int, int]]:
-    """Every file of :data:`GLOBAL_CONFIG`, with its mtime and size."""
-    found = {}
-    for folder in GLOBAL_CONFIG:
-        for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-            if path.is_file():
-                stat = path.stat()
-                found[str(path)] = (stat.st_mtime_ns, stat.st_size)
-    return found
 
 
 @pytest.fixture(scope="session")

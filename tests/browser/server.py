@@ -19,7 +19,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..conftest import BIN
+from ..support import BIN
 
 __all__ = ["LabServer"]
 

@@ -12,8 +12,8 @@ from playwright.sync_api import Page, expect
 
 from course.coursedir import Course
 
-from .conftest import global_config_files, snap
 from .jupyterlab import kernel_status, menu, open_notebook
+from .support import global_config_files, snap
 
 pytestmark = pytest.mark.browser
 

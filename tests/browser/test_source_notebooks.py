@@ -17,10 +17,10 @@ from playwright.sync_api import Page
 from course import notebooks
 from course.coursedir import Course
 
-from ..conftest import REPO
-from .conftest import snap
+from ..support import REPO
 from .jupyterlab import Notebook, check_explorers, notebook_problems, open_notebook
 from .server import LabServer
+from .support import snap
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -56,3 +56,34 @@ def printing_notebook(code: str, printed: str):
     cell = new_code_cell(code, execution_count=1)
     cell.outputs = [new_output("stream", name="stdout", text=printed)]
     return new_notebook(cells=[cell])
+
+
+def tiny_course(root):
+    """A course root holding lesson ``00_tiny``: the tiny notebook as the
+    source, and a release notebook made from it by hand as nbgrader would
+    (solution replaced by the stub, hidden tests removed). No nbgrader run."""
+    import copy
+    from pathlib import Path
+
+    from course import notebooks as nbs
+    from course.coursedir import Course
+
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "nbgrader_config.py").write_text("c = get_config()\n", encoding="utf-8")
+    course = Course(root)
+    source = nbs.normalise(tiny_notebook())
+    path = course.source_notebook("00_tiny")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbs.write(source, path)
+    release = copy.deepcopy(source)
+    for cell in release.cells:
+        text = nbs.cell_text(cell)
+        if nbs.is_solution(cell):
+            cell.source = text.split("\n", 1)[0] + "\n# YOUR CODE HERE\nraise NotImplementedError()"
+        elif nbs.is_graded_test(cell):
+            cell.source = "\n".join(nbs.lines_outside_markers(cell))
+    path = course.release_notebook("00_tiny")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbs.write(release, path)
+    return course

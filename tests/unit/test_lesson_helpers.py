@@ -8,6 +8,7 @@ import sys
 import pytest
 
 from course import lesson
+from course.lesson import scratch
 
 
 @pytest.fixture
@@ -15,13 +16,13 @@ def kernel_state(tmp_path, monkeypatch):
     """Run start_lesson as a kernel would, then restore this process."""
     monkeypatch.chdir(tmp_path)
     for name in ("_home", "_scratch", "_lock", "_lesson"):
-        monkeypatch.setattr(lesson, name, None)
+        monkeypatch.setattr(scratch, name, None)
     monkeypatch.setattr(sys, "dont_write_bytecode", sys.dont_write_bytecode)
     monkeypatch.setattr(sys, "pycache_prefix", "/somewhere/else")
     monkeypatch.setattr(sys, "path", list(sys.path))
     yield tmp_path
-    if lesson._lock is not None:
-        lesson._lock.close()
+    if scratch._lock is not None:
+        scratch._lock.close()
     for name in [
         n for n, m in sys.modules.items() if str(tmp_path) in str(getattr(m, "__file__", ""))
     ]:
@@ -129,12 +130,21 @@ def test_two_kernels_on_one_notebook_keep_their_own_folders(tmp_path):
     import subprocess
 
     first = subprocess.Popen(
-        [sys.executable, "-c", KERNEL], cwd=tmp_path, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", KERNEL],
+        cwd=tmp_path,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert first.stdout is not None and first.stdin is not None
     first_folder = next(line for line in first.stdout if line.startswith("FOLDER"))
     second = subprocess.run(
-        [sys.executable, "-c", KERNEL], cwd=tmp_path, input="\n", capture_output=True, text=True, timeout=60
+        [sys.executable, "-c", KERNEL],
+        cwd=tmp_path,
+        input="\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert second.returncode == 0, second.stderr
     second_folder = next(line for line in second.stdout.splitlines() if line.startswith("FOLDER"))
@@ -150,7 +160,7 @@ def test_two_kernels_on_one_notebook_keep_their_own_folders(tmp_path):
 
 def test_a_dead_kernels_folder_is_cleaned_up_by_the_next_set_up(kernel_state, monkeypatch):
     """Is the scratch folder a killed kernel left behind removed by the next set-up, while a live kernel's lock keeps its own?"""
-    monkeypatch.setattr(lesson, "_GRACE", 0)
+    monkeypatch.setattr(scratch, "_GRACE", 0)
     base = kernel_state / "_scratch"
     base.mkdir()
     (base / "k999999").mkdir()
@@ -164,8 +174,10 @@ def test_a_dead_kernels_folder_is_cleaned_up_by_the_next_set_up(kernel_state, mo
 def test_an_unanswered_exercise_says_so_in_one_line(kernel_state):
     """Does importing a module that is still the exercise's stub raise NotAnswered, shown as one line in Jupyter?"""
     lesson.start_lesson("00_tiny")
-    (lesson.scratch_folder() / "tinymod_f6.py").write_text("# YOUR CODE HERE\nraise NotImplementedError()")
-    with pytest.raises(lesson.NotAnswered, match="tinymod_f6.py is not written yet") as info:
+    (lesson.scratch_folder() / "tinymod_f6.py").write_text(
+        "# YOUR CODE HERE\nraise NotImplementedError()"
+    )
+    with pytest.raises(lesson.NotAnswered, match=r"tinymod_f6\.py is not written yet") as info:
         lesson.fresh_import("tinymod_f6")
     assert info.value._render_traceback_() == [f"NotAnswered: {info.value}"]
 
@@ -193,16 +205,30 @@ def test_make_zip_writes_directory_entries_unless_told_not_to(tmp_path):
     (tmp_path / "src" / "pkg" / "m.py").write_text("X = 1\n")
     with zipfile.ZipFile(lesson.make_zip(tmp_path / "src", tmp_path / "a.zip")) as z:
         assert z.namelist() == ["pkg/", "pkg/m.py"]
-    with zipfile.ZipFile(lesson.make_zip(tmp_path / "src", tmp_path / "b.zip", directories=False)) as z:
+    with zipfile.ZipFile(
+        lesson.make_zip(tmp_path / "src", tmp_path / "b.zip", directories=False)
+    ) as z:
         assert z.namelist() == ["pkg/m.py"]
 
 
 CHECK_NOTEBOOK = {
     "cells": [
         {"cell_type": "markdown", "metadata": {}, "source": "### Exercise 9.1 — tiny"},
-        {"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": "t1"}}, "source": '"""Check X."""\nm = fresh_import("tinymod_g7")\nassert m.X == 2, f"X should be 2, got {m.X!r}"', "outputs": [], "execution_count": None},
+        {
+            "cell_type": "code",
+            "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": "t1"}},
+            "source": '"""Check X."""\nm = fresh_import("tinymod_g7")\nassert m.X == 2, f"X should be 2, got {m.X!r}"',
+            "outputs": [],
+            "execution_count": None,
+        },
         {"cell_type": "markdown", "metadata": {}, "source": "### Exercise 9.2 — later"},
-        {"cell_type": "code", "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": "t2"}}, "source": '"""Check Y."""\nfresh_import("tinymod_h8")', "outputs": [], "execution_count": None},
+        {
+            "cell_type": "code",
+            "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": "t2"}},
+            "source": '"""Check Y."""\nfresh_import("tinymod_h8")',
+            "outputs": [],
+            "execution_count": None,
+        },
     ],
     "metadata": {},
     "nbformat": 4,
@@ -218,7 +244,9 @@ def test_check_reports_the_failing_message_then_the_unanswered(kernel_state, cap
     sys.path.append("")  # as in a kernel: the working folder is on the path
     lesson.start_lesson("00_tiny")
     (lesson.scratch_folder() / "tinymod_g7.py").write_text("X = 1\n")
-    (lesson.scratch_folder() / "tinymod_h8.py").write_text("# YOUR CODE HERE\nraise NotImplementedError()")
+    (lesson.scratch_folder() / "tinymod_h8.py").write_text(
+        "# YOUR CODE HERE\nraise NotImplementedError()"
+    )
     capsys.readouterr()
     lesson.check()
     out = capsys.readouterr().out

@@ -22,8 +22,8 @@ import pytest
 from course import pythons
 from course.coursedir import CourseError
 
-from ..conftest import REPO
 from ..pythons import matrix
+from ..support import REPO
 from .nbfactory import printing_notebook
 
 

@@ -14,11 +14,13 @@ from PIL import Image
 
 from course import notebooks as nbs
 from course.coursedir import Course
-from course.grading.report import lesson_stats, summary, write_reports
-from course.grading.run import MANUAL, MISSING, Outcome
+from course.grading.console import summary
+from course.grading.outcome import CellScore, Outcome, Status
+from course.grading.report import lesson_stats, write_reports
 
 from .nbfactory import nbgrader
 
+MANUAL, MISSING = Status.MANUAL, Status.MISSING
 LESSON = "01_tiny"
 OTHER = "02_other"
 EVIL_ID = '<script>alert("pwned")</script>'
@@ -71,7 +73,7 @@ class Page(HTMLParser):
 
 def _outcome(student: str, scores: dict[str, float | None], **kw) -> Outcome:
     tops = {"zeta_test": 2.0, "alpha_test": 3.0, "mid_test": 1.0}
-    cells = {name: (score, tops[name]) for name, score in scores.items()}
+    cells = {name: CellScore(score, tops[name]) for name, score in scores.items()}
     return Outcome(student, kw.pop("lesson", LESSON), cells=cells, **kw)
 
 

@@ -106,7 +106,7 @@ class Interpreter(Protocol):
 class Box(Protocol):
     """Something that runs one check: :class:`Sandbox` or :class:`Unsandboxed`."""
 
-    def run(self, slot: int, job: bytes, token: bytes, timeout: float) -> Completed: ...
+    def run(self, slot: int, job: dict, timeout: float) -> Completed: ...
 
 
 def copy_runtime(dest: Path) -> Path:
@@ -266,7 +266,7 @@ class Sandbox:
         files = " ".join(str(p) for p in self.groups[slot].join_files())
         return {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "COURSE_CGROUPS": files}
 
-    def run(self, slot: int, job: bytes, token: bytes, timeout: float) -> Completed:
+    def run(self, slot: int, job: dict, timeout: float) -> Completed:
         """Run one check (a job for :mod:`course.lesson.runner`) in slot
         ``slot``; whatever it started is killed when it ends or at
         ``timeout`` seconds. The limits it hit are in ``notes``."""
@@ -278,9 +278,8 @@ class Sandbox:
                 proc.kill()
 
         done = run_check_process(
-            lambda r, t: self.command(slot, [*RUNNER, str(r), str(t)]),
+            self.command(slot, list(RUNNER)),
             job=job,
-            token=token,
             timeout=timeout,
             env=self._env(slot),
             cwd="/",
@@ -329,7 +328,7 @@ class Unsandboxed:
             shutil.rmtree(self.run_dir, ignore_errors=True)
             self.run_dir = None
 
-    def run(self, slot: int, job: bytes, token: bytes, timeout: float) -> Completed:
+    def run(self, slot: int, job: dict, timeout: float) -> Completed:
         """Run one check in a fresh temporary folder (removed afterwards);
         its process group is killed when it ends or at ``timeout``."""
         assert self.run_dir is not None, "not open"
@@ -343,9 +342,8 @@ class Unsandboxed:
 
         with tempfile.TemporaryDirectory(prefix="check-", dir=self.run_dir) as work:
             return run_check_process(
-                lambda r, t: [sys.executable, *RUNNER, str(r), str(t)],
+                [sys.executable, *RUNNER],
                 job=job,
-                token=token,
                 timeout=timeout,
                 env=env,
                 cwd=work,

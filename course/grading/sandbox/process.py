@@ -13,7 +13,9 @@ the checked code does.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import secrets
 import selectors
 import subprocess
 import time
@@ -26,6 +28,8 @@ __all__ = ["Completed", "run_check_process"]
 OUTPUT_LIMIT = 1_000_000
 #: Seconds to go on reading after the process has ended.
 GRACE = 0.3
+#: Token pipes and result pipes given to each check (one of each is real).
+PIPES = 16
 
 
 @dataclass
@@ -35,56 +39,71 @@ class Completed:
     returncode: int | None  # None when it was killed at its deadline
     stdout: bytes = b""
     stderr: bytes = b""
-    result: bytes = b""
+    result: bytes = b""  # what arrived on the real result pipe
+    token: str = ""  # the real secret
+    decoy_written: bool = False  # something arrived on a decoy result pipe
     timed_out: bool = False
     seconds: float = 0.0
     notes: list[str] = field(default_factory=list)  # limits hit, processes killed
 
 
 def run_check_process(
-    argv_for: Callable[[int, int], Sequence[str]],
+    argv: Sequence[str],
     *,
-    job: bytes,
-    token: bytes,
+    job: dict,
     timeout: float,
     env: Mapping[str, str],
     cwd: str,
     kill: Callable[[subprocess.Popen], None],
     limit: int = OUTPUT_LIMIT,
 ) -> Completed:
-    """Run ``argv_for(result_fd, token_fd)`` and collect it (module docstring).
-
-    ``kill`` stops the process and everything it started (at the deadline,
-    and after it ended, for what it left behind). Side effects: starts and
-    ends that process; the pipes are closed on return.
+    """Run ``argv`` with ``job`` (module docstring); the job's ``fds`` entry
+    is added here. ``kill`` stops the process and everything it started (at
+    the deadline, and after it ended, for what it left behind). Side
+    effects: starts and ends that process; every pipe is closed on return.
     """
-    result_r, result_w = os.pipe()
-    token_r, token_w = os.pipe()
-    os.write(token_w, token)
-    os.close(token_w)
-    start = time.monotonic()
+    tokens: list[tuple[int, str]] = []  # (read end for the child, secret)
+    results: list[tuple[int, int]] = []  # (read end here, write end for the child)
+    child_fds: list[int] = []
     try:
+        for _ in range(PIPES):
+            read, write = os.pipe()
+            secret = secrets.token_hex(16)
+            os.write(write, secret.encode("ascii"))
+            os.close(write)
+            tokens.append((read, secret))
+            results.append(os.pipe())
+        child_fds = [r for r, _ in tokens] + [w for _, w in results]
+        real_token = secrets.randbelow(PIPES)
+        real_result = secrets.randbelow(PIPES)
+        payload = json.dumps({**job, "fds": [results[real_result][1], tokens[real_token][0]]})
+        start = time.monotonic()
         proc = subprocess.Popen(
-            list(argv_for(result_w, token_r)),
+            list(argv),
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            pass_fds=(result_w, token_r),
+            pass_fds=child_fds,
             cwd=cwd,
             env=dict(env),
             start_new_session=True,
         )
-    finally:
-        os.close(result_w)
-        os.close(token_r)
+    except BaseException:
+        for fd in child_fds or [r for r, _ in tokens] + [fd for pair in results for fd in pair]:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        for read, _ in results:
+            with contextlib.suppress(OSError):
+                os.close(read)
+        raise
+    for fd in child_fds:
+        os.close(fd)
     assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
     out_fd, err_fd, in_fd = proc.stdout.fileno(), proc.stderr.fileno(), proc.stdin.fileno()
-    buffers: dict[int, bytearray] = {
-        out_fd: bytearray(),
-        err_fd: bytearray(),
-        result_r: bytearray(),
-    }
-    pending = memoryview(job)
+    buffers: dict[int, bytearray] = {out_fd: bytearray(), err_fd: bytearray()}
+    for read, _ in results:
+        buffers[read] = bytearray()
+    pending = memoryview(payload.encode("utf-8"))
     selector = selectors.DefaultSelector()
     os.set_blocking(in_fd, False)
     selector.register(in_fd, selectors.EVENT_WRITE)
@@ -110,7 +129,7 @@ def run_check_process(
                 if fd == in_fd:
                     try:
                         written = os.write(fd, pending[:65536])
-                    except (BrokenPipeError, OSError):
+                    except OSError:
                         written = len(pending)
                     pending = pending[written:]
                     if not pending:
@@ -135,12 +154,17 @@ def run_check_process(
         for handle in (proc.stdin, proc.stdout, proc.stderr):
             with contextlib.suppress(OSError):
                 handle.close()
-        os.close(result_r)
+        for read, _ in results:
+            with contextlib.suppress(OSError):
+                os.close(read)
+    real = results[real_result][0]
     return Completed(
         returncode=None if timed_out else proc.returncode,
         stdout=bytes(buffers[out_fd]),
         stderr=bytes(buffers[err_fd]),
-        result=bytes(buffers[result_r]),
+        result=bytes(buffers[real]),
+        token=tokens[real_token][1],
+        decoy_written=any(buffers[r] for r, _ in results if r != real),
         timed_out=timed_out,
         seconds=time.monotonic() - start,
     )

@@ -12,7 +12,6 @@ Widget part: :func:`circular_stepper` (needs ipywidgets).
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from html import escape
@@ -23,6 +22,8 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from ._ui import Explorer
+
+from ._child import run_child
 
 __all__ = [
     "CycleEvent",
@@ -100,20 +101,20 @@ def record_cycle(folder: str | os.PathLike[str], entry: str, *, timeout: float =
     minimal environment and a timeout; bytecode writing is off in it, so
     ``folder`` is left unchanged. No side effects in this process.
     """
-    from course.lesson import run_python
-
     if not entry.replace(".", "_").isidentifier():
         raise ValueError(f"{entry!r} is not a module name")
     path = Path(folder)
     if not path.is_dir():
         raise FileNotFoundError(f"no folder {os.fspath(folder)!r}")
     child = Path(__file__).with_name("_cycle_child.py").read_text(encoding="utf-8")
-    result = run_python(["-c", child, entry], cwd=path, timeout=timeout)
-    lines = result.stdout.strip().splitlines()
-    if result.returncode != 0 or not lines:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"recording the import failed: {last}")
-    return from_raw(json.loads(lines[-1]), PurePath(folder).as_posix())
+    raw = run_child(
+        ["-c", child, entry],
+        cwd=path,
+        timeout=timeout,
+        what="recording the import",
+        report="last-json",
+    )
+    return from_raw(raw, PurePath(folder).as_posix())
 
 
 def describe(event: CycleEvent) -> str:

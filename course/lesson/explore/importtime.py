@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
     from ._ui import Explorer
 
+from ._child import run_child
+
 __all__ = [
     "VIEWS",
     "ImportNode",
@@ -107,16 +109,14 @@ def measure(
     (``sys.executable``, ``cwd`` or the current folder, minimal environment,
     timeout) and parse its report. Raises RuntimeError if the statement
     fails. No side effects in this process."""
-    from course.lesson import run_python
-
-    result = run_python(
+    result = run_child(
         ["-X", "importtime", "-c", statement],
         cwd=os.getcwd() if cwd is None else cwd,
         timeout=timeout,
+        what=repr(statement),
+        report="process",
+        skip="import time:",
     )
-    if result.returncode != 0:
-        last = [line for line in result.stderr.splitlines() if not line.startswith("import time:")]
-        raise RuntimeError(f"{statement!r} failed: {(last or ['no output'])[-1]}")
     return ImportTimes(statement, tuple(parse_importtime(result.stderr)))
 
 

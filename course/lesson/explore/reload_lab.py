@@ -23,6 +23,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from ._ui import Explorer
 
+from ._child import run_child
+
 __all__ = [
     "DEFAULT_V1",
     "DEFAULT_V2",
@@ -115,8 +117,6 @@ def run_reload(
     left to ``PYTHONDONTWRITEBYTECODE``). Side effects: a temporary folder
     is made and removed; nothing in this process changes.
     """
-    from course.lesson import run_python
-
     text1, text2 = prepare_versions(v1, v2, same_size=same_size)
     config = {
         "v1": text1,
@@ -129,11 +129,12 @@ def run_reload(
     with tempfile.TemporaryDirectory(prefix="course-reload-lab-") as folder:
         # -S: no site, so no .pth file of the student's environment can
         # interfere, and the child starts faster; it needs only the stdlib.
-        result = run_python(["-S", "-c", child, json.dumps(config)], cwd=folder, timeout=timeout)
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        raise RuntimeError(f"the reload lab failed: {last}")
-    raw = json.loads(result.stdout)
+        raw = run_child(
+            ["-S", "-c", child, json.dumps(config)],
+            cwd=folder,
+            timeout=timeout,
+            what="the reload lab",
+        )
     base = {
         "size1": len(text1.encode()),
         "size2": len(text2.encode()),

@@ -11,7 +11,6 @@ Widget part: :func:`search_order_explorer` (needs ipywidgets).
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from pathlib import Path, PurePath
 from typing import TYPE_CHECKING
 
 from . import _search_child
+from ._child import ChildFailed, run_child
 
 if TYPE_CHECKING:
     from ._ui import Explorer
@@ -98,10 +98,10 @@ def _home() -> Path:
     """The folder that labels are relative to: the lesson folder if a lesson
     was started (so the scratch folder reads ``_scratch/...``), else the
     current directory."""
-    from course import lesson
+    from ..scratch import scratch_folder
 
     try:
-        return lesson.scratch_folder().parent
+        return scratch_folder().parents[1]
     except RuntimeError:
         return Path.cwd()
 
@@ -229,8 +229,6 @@ def trace_script(name: str, script: str | os.PathLike[str], *, timeout: float = 
     Side effects: a hidden file (``.course-trace-<random>.py``, a name no
     import can find) is written into the script's folder and deleted again.
     """
-    from course.lesson import run_python
-
     how = f"python {PurePath(script).as_posix()}"
     error = _check_name(name)
     if error:
@@ -241,15 +239,14 @@ def trace_script(name: str, script: str | os.PathLike[str], *, timeout: float = 
     tracer = folder / f".course-trace-{secrets.token_hex(4)}.py"
     try:
         tracer.write_text(Path(_search_child.__file__).read_text(encoding="utf-8"), "utf-8")
-        result = run_python([tracer.name, name], cwd=folder, timeout=timeout)
+        raw = run_child([tracer.name, name], cwd=folder, timeout=timeout, what="the trace")
     except OSError as exc:
         return _failed(name, how, f"could not run the trace: {exc}")
+    except ChildFailed as exc:
+        return _failed(name, how, str(exc))
     finally:
         tracer.unlink(missing_ok=True)
-    if result.returncode != 0:
-        last = (result.stderr.strip().splitlines() or ["no output"])[-1]
-        return _failed(name, how, f"the trace failed: {last}")
-    return from_raw(json.loads(result.stdout), how)
+    return from_raw(raw, how)
 
 
 def _not_found(trace: SearchTrace) -> str:
