@@ -22,6 +22,7 @@ alphabetical order (jupyter_server's ExtensionManager.sorted_extensions), and
 from __future__ import annotations
 
 import json
+import textwrap
 
 from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.utils import url_path_join
@@ -62,9 +63,11 @@ class _Blocked(JupyterHandler):
 
     @web.authenticated
     def post(self, *args: str) -> None:
-        # nbgrader's handlers write JSON as text, and its pages parse that text.
+        # nbgrader's handlers write JSON as text, and its pages parse that text;
+        # the dialog shows "log" as preformatted text, and no traceback panel
+        # for an empty "error".
         message = NOTE.format(action=self.action, instead=self.instead)
-        self.finish(json.dumps({"success": False, "error": message, "log": message}))
+        self.finish(json.dumps({"success": False, "log": textwrap.fill(message, 70), "error": ""}))
 
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
