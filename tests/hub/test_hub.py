@@ -165,6 +165,25 @@ print(json.dumps(out))
 """
 
 
+#: Run as bob: two later "submissions" that are links to the instructor's
+#: source/ (the folder itself; the notebook inside a real folder). nbgrader's
+#: own collect would follow them, as the instructor, and grade the solutions.
+PLANT = r"""
+import os, sys
+inbound, me, lesson, source = sys.argv[1:]
+link = os.path.join(inbound, f"{me}+{lesson}+2099-01-01 00:00:00.000000 UTC+link")
+os.symlink(os.path.dirname(source), link)
+inner = os.path.join(inbound, f"{me}+{lesson}+2099-01-02 00:00:00.000000 UTC+inner")
+os.mkdir(inner)
+os.symlink(source, os.path.join(inner, os.path.basename(source)))
+"""
+
+
+def _plant_args(k: Class) -> list[str]:
+    source = k.course_root / "source" / LESSON / f"{LESSON}.ipynb"
+    return [str(k.exchange / k.course_id / "inbound"), k.bob.user, LESSON, str(source)]
+
+
 @dataclass
 class Class:
     """The machine, the hub and what happened."""
@@ -433,6 +452,10 @@ def _play_the_class(machine: Machine, prefix: Path, log: Path) -> Class:
     )
     k.events["impostor submit"] = impostor
     k.step(f"bob: nbgrader submit --student={k.alice.user} (a terminal)", start)
+    start = time.monotonic()
+    planted = k.as_user(k.bob, "python", "-I", "-c", PLANT, *_plant_args(k))
+    assert planted.returncode == 0, planted.stderr
+    k.step("bob: links to the instructor's source/ planted in inbound/ (a terminal)", start)
 
     # 4. formgrader, collect, grade, feedback
     start = time.monotonic()
@@ -551,22 +574,30 @@ def test_each_student_fetches_only_their_own_feedback(klass: Class) -> None:
     )
 
 
-def test_a_submission_under_another_name_is_set_aside(klass: Class) -> None:
+def test_collect_sets_aside_impostors_and_links(klass: Class) -> None:
     impostor = klass.events["impostor submit"]
     assert impostor.returncode == 0, impostor.stderr  # nbgrader lets bob do it
     collect = klass.events["collect"].stdout
     assert f"set aside {klass.alice.user}+{LESSON}+" in collect
     assert f"made by {klass.bob.user}, not by {klass.alice.user}" in collect
-    collected = nbs.read(
-        klass.course_root / "submitted" / klass.alice.user / LESSON / f"{LESSON}.ipynb"
+    assert (
+        f"set aside {klass.bob.user}+{LESSON}+2099-01-01 00:00:00.000000 UTC+link: not a folder"
+        in collect
     )
-    answers = klass.answers[klass.alice.user]
-    got = {nbs.grade_id(c): c.source for c in collected.cells if nbs.is_solution(c)}
-    want = {nbs.grade_id(c): c.source for c in answers.cells if nbs.is_solution(c)}
-    assert got == want, "alice's collected submission is not the one she handed in"
+    assert (
+        f"set aside {klass.bob.user}+{LESSON}+2099-01-02 00:00:00.000000 UTC+inner: holds a symbolic link"
+        in collect
+    )
+    for p in (klass.alice, klass.bob):
+        collected = nbs.read(klass.course_root / "submitted" / p.user / LESSON / f"{LESSON}.ipynb")
+        answers = klass.answers[p.user]
+        got = {nbs.grade_id(c): c.source for c in collected.cells if nbs.is_solution(c)}
+        want = {nbs.grade_id(c): c.source for c in answers.cells if nbs.is_solution(c)}
+        assert got == want, f"{p.user}'s collected submission is not the one they handed in"
     SUMMARY.append(
-        f"bob's `nbgrader submit --student={klass.alice.user}` (later than hers) was set aside by "
-        "course-collect; alice's own submission was collected and graded"
+        f"course-collect set aside bob's `nbgrader submit --student={klass.alice.user}` and his two "
+        "later links to source/ in inbound/; "
+        "each student's own submission was collected and graded"
     )
 
 

@@ -1,19 +1,30 @@
-"""``course-collect LESSON``: check the exchange's inbound, then ``nbgrader collect``.
+"""``course-collect LESSON``: nbgrader's collect, from checked copies of the inbound.
 
-nbgrader's filesystem exchange names a submission ``STUDENT+LESSON+TIME+RANDOM``
-and lets the student choose STUDENT (``nbgrader submit --student alice``
-works for anyone), and ``nbgrader collect`` believes the name: a classmate
-could hand in over alice's work. The file system knows better: the
-submission's folder belongs to whoever made it. This command, run by the
-instructor, moves every inbound submission whose owner is not the student it
-names (or that is not a plain folder) into the course's ``quarantine/``
-folder in the exchange, says so, and then runs ``nbgrader collect --update
-LESSON`` in the course root (``--update``: a newer submission replaces the one
-collected before). Afterwards it moves the lesson's inbound submissions
-that were there before ``collect`` ran into the course's ``collected/``
-folder (mode 0700): in ``inbound/`` a submission is world-readable to whoever
-knows its name (nbgrader's design: the folder cannot be listed, the name has a
-random part); once collected, nobody but the instructor can reach it.
+In nbgrader's filesystem exchange every student may write into ``inbound/``
+(mode 2733), and ``nbgrader collect``, run by the instructor, copies what it
+finds there with the instructor's rights, believing each entry's name
+(``STUDENT+LESSON+TIME+RANDOM``) and following symbolic links. So a student
+could
+
+* hand in under a classmate's name (``nbgrader submit --student alice``
+  works for anyone), replacing her submission with a later one;
+* put in a symbolic link (the entry itself, or a file inside it) to anything
+  the instructor can read, e.g. ``source/`` with the solutions: it would be
+  collected and graded as their work, and its "answers" shown back to them in
+  the feedback.
+
+``course-collect`` therefore never lets nbgrader read ``inbound/``. For each
+entry of the lesson it opens the folder without following links, checks that
+its owner is the student it names, and copies it into a private exchange of
+the instructor's (mode 0700) file by file, through file descriptors, without
+following links (a student swapping a folder for a link mid-copy gains
+nothing), regular files only, at most :data:`MAX_BYTES`. An entry that fails
+is moved to the course's ``quarantine/`` with the reason printed. Then it runs
+``nbgrader collect --update LESSON`` in the course root on the private copies
+(``--update``: a newer submission replaces the one collected before), and
+moves the originals into ``collected/`` (0700): in ``inbound/`` a submission
+is readable by whoever knows its name (which nobody can list); once
+collected, only the instructor can reach it.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ from __future__ import annotations
 import argparse
 import os
 import pwd
+import shutil
 import stat
 import subprocess
 import sys
@@ -30,29 +42,65 @@ from pathlib import Path
 from . import HubError
 from .instance import Instance, list_instances
 
-__all__ = ["impostors", "main"]
+__all__ = ["MAX_BYTES", "MAX_FILES", "Rejected", "checked_copy", "main"]
+
+#: One submission's size and number of files at most (a lesson is one
+#: notebook and a few modules).
+MAX_BYTES = 50 * 1024**2
+MAX_FILES = 1000
 
 
-def impostors(inst: Instance, lesson: str) -> list[tuple[str, str]]:
-    """``(entry, reason)`` for the inbound submissions of ``lesson`` not made
-    by the student they name."""
-    inbound = inst.course_exchange / "inbound"
-    found = []
-    for entry in sorted(os.listdir(inbound)):
-        parts = entry.split("+")
-        if len(parts) < 3 or parts[1] != lesson:
-            continue
-        st = os.lstat(inbound / entry)
-        if not stat.S_ISDIR(st.st_mode):
-            found.append((entry, "not a folder"))
-            continue
-        try:
-            owner = pwd.getpwuid(st.st_uid).pw_name
-        except KeyError:
-            owner = f"uid {st.st_uid}"
-        if owner != parts[0]:
-            found.append((entry, f"made by {owner}, not by {parts[0]}"))
-    return found
+class Rejected(Exception):
+    """The reason an inbound entry is set aside."""
+
+
+def _owner(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid {uid}"
+
+
+def checked_copy(inbound: Path, entry: str, student: str, dest: Path) -> None:
+    """Copy ``inbound/entry`` to ``dest`` if ``student`` made it and it holds
+    only folders and regular files; raise :class:`Rejected` otherwise."""
+    try:
+        top = os.open(inbound / entry, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError as exc:
+        raise Rejected("not a folder (a symbolic link, or a file)") from exc
+    try:
+        owner = _owner(os.fstat(top).st_uid)
+        if owner != student:
+            raise Rejected(f"made by {owner}, not by {student}")
+        total = files = 0
+        dest.mkdir(mode=0o700)
+        for dirpath, dirnames, filenames, dirfd in os.fwalk(".", dir_fd=top):
+            here = dest / dirpath
+            for name in dirnames:
+                if stat.S_ISLNK(os.stat(name, dir_fd=dirfd, follow_symlinks=False).st_mode):
+                    raise Rejected(f"holds a symbolic link: {dirpath}/{name}")
+                (here / name).mkdir(mode=0o700)
+            for name in filenames:
+                files += 1
+                if files > MAX_FILES:
+                    raise Rejected(f"more than {MAX_FILES} files")
+                try:
+                    fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dirfd)
+                except OSError as exc:
+                    raise Rejected(
+                        f"holds a symbolic link or special file: {dirpath}/{name}"
+                    ) from exc
+                with os.fdopen(fd, "rb") as src:
+                    if not stat.S_ISREG(os.fstat(fd).st_mode):
+                        raise Rejected(f"holds a special file: {dirpath}/{name}")
+                    with open(here / name, "xb") as out:
+                        for block in iter(lambda src=src: src.read(1 << 20), b""):
+                            total += len(block)
+                            if total > MAX_BYTES:
+                                raise Rejected(f"larger than {MAX_BYTES // 1024**2} MiB")
+                            out.write(block)
+    finally:
+        os.close(top)
 
 
 def _instance(hub: str | None) -> Instance:
@@ -73,23 +121,41 @@ def collect(inst: Instance, lesson_arg: str) -> int:
     except (CourseError, ValueError) as exc:
         raise HubError(str(exc)) from exc
     inbound = inst.course_exchange / "inbound"
+    private = (
+        inst.course_exchange / ".collecting"
+    )  # nbgrader's exchange layout, the instructor's only
+    shutil.rmtree(private, ignore_errors=True)
+    private.mkdir(mode=0o700)
+    copies = private / inst.course_id / "inbound"
+    copies.mkdir(parents=True)
     inst.quarantine.mkdir(mode=0o700, exist_ok=True)
-    for entry, reason in impostors(inst, lesson):
-        dest = inst.quarantine / f"{entry}.{time.strftime('%Y%m%d-%H%M%S')}"
-        os.replace(inbound / entry, dest)
-        print(f"course-collect: set aside {entry}: {reason} (now in {dest})", flush=True)
-    before = [e for e in os.listdir(inbound) if e.split("+")[1:2] == [lesson]]
-    nbgrader = os.path.join(sys.prefix, "bin", "nbgrader")
-    cmd = [nbgrader, "collect", "--update", lesson]
-    rc = subprocess.run(cmd, cwd=inst.course_root, check=False).returncode
+    taken = []
+    try:
+        for entry in sorted(os.listdir(inbound)):
+            parts = entry.split("+")
+            if len(parts) < 3 or parts[1] != lesson:
+                continue
+            try:
+                checked_copy(inbound, entry, parts[0], copies / entry)
+                taken.append(entry)
+            except Rejected as why:
+                shutil.rmtree(copies / entry, ignore_errors=True)
+                dest = inst.quarantine / f"{entry}.{time.strftime('%Y%m%d-%H%M%S')}"
+                os.replace(inbound / entry, dest)
+                print(f"course-collect: set aside {entry}: {why} (now in {dest})", flush=True)
+        nbgrader = os.path.join(sys.prefix, "bin", "nbgrader")
+        cmd = [nbgrader, "collect", "--update", f"--Exchange.root={private}", lesson]
+        rc = subprocess.run(cmd, cwd=inst.course_root, check=False).returncode
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
     if rc != 0:
         return rc
     archive = inst.course_exchange / "collected"
     archive.mkdir(mode=0o700, exist_ok=True)
-    for entry in before:
+    for entry in taken:
         os.replace(inbound / entry, archive / entry)
     print(
-        f"course-collect: {len(before)} submission(s) of {lesson} moved from inbound/ to {archive}"
+        f"course-collect: {len(taken)} submission(s) of {lesson} collected and moved to {archive}"
     )
     return 0
 
@@ -97,8 +163,8 @@ def collect(inst: Instance, lesson_arg: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="course-collect",
-        description="Set aside submissions made under another student's name, "
-        "then `nbgrader collect --update LESSON`.",
+        description="Check and copy the lesson's inbound submissions (owner, no links), "
+        "set aside the rest, then `nbgrader collect --update LESSON` on the copies.",
     )
     parser.add_argument("lesson", help="lesson id or number")
     parser.add_argument("--hub", help="the instance (needed only if you teach in more than one)")

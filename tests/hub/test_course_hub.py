@@ -1,10 +1,12 @@
-"""The hub's grading wrapper, in pieces that need no root: what crosses
-between the instructor's course root and root's grading copy
-(deploy/hub/course_hub/transfer.py), and which arguments root accepts
-(course_hub/grade.py). Run by `make test` and `make test-hub`."""
+"""deploy/hub/course_hub in pieces that need no root (run by `make test` and
+`make test-hub`): what crosses between the instructor's course root and
+root's grading copy (transfer.py), which arguments the root wrapper accepts
+(grade.py), and which inbound submissions course-collect copies (collect.py;
+the owner check, which needs a second user, is in test_hub.py)."""
 
 from __future__ import annotations
 
+import getpass
 import io
 import os
 import sys
@@ -17,7 +19,7 @@ from ..conftest import REPO
 
 sys.path.insert(0, str(REPO / "deploy" / "hub"))
 
-from course_hub import HubError, grade, transfer
+from course_hub import HubError, collect, grade, transfer
 
 
 def _stream(members: list[tuple[tarfile.TarInfo, bytes | None]]) -> io.BytesIO:
@@ -132,3 +134,50 @@ def test_the_root_wrapper_accepts_what_course_grade_takes() -> None:
     )
     grade._check_args(args)
     assert (args.lessons, args.students, args.jobs) == (["01", "02_what_import_does"], ["alice"], 2)
+
+
+def _inbound(tmp_path: Path) -> Path:
+    inbound = tmp_path / "inbound"
+    (inbound / "good" / "sub").mkdir(parents=True)
+    (inbound / "good" / "01_x.ipynb").write_text("{}")
+    (inbound / "good" / "sub" / "m.py").write_text("x = 1")
+    (inbound / "secret").mkdir()
+    (inbound / "secret" / "source.ipynb").write_text("solutions")
+    (inbound / "link").symlink_to(inbound / "secret", target_is_directory=True)
+    (inbound / "inner-link").mkdir()
+    (inbound / "inner-link" / "01_x.ipynb").symlink_to(inbound / "secret" / "source.ipynb")
+    (inbound / "dir-link").mkdir()
+    (inbound / "dir-link" / "sub").symlink_to(inbound / "secret", target_is_directory=True)
+    (inbound / "fifo").mkdir()
+    os.mkfifo(inbound / "fifo" / "01_x.ipynb")
+    return inbound
+
+
+def test_collect_copies_a_plain_submission(tmp_path: Path) -> None:
+    inbound = _inbound(tmp_path)
+    collect.checked_copy(inbound, "good", getpass.getuser(), tmp_path / "copy")
+    assert (tmp_path / "copy" / "01_x.ipynb").read_text() == "{}"
+    assert (tmp_path / "copy" / "sub" / "m.py").read_text() == "x = 1"
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ("link", "not a folder"),
+        ("inner-link", "symbolic link"),
+        ("dir-link", "symbolic link"),
+        ("fifo", "special file"),
+    ],
+)
+def test_collect_refuses_links_and_special_files(tmp_path: Path, entry: str, reason: str) -> None:
+    inbound = _inbound(tmp_path)
+    with pytest.raises(collect.Rejected, match=reason):
+        collect.checked_copy(inbound, entry, getpass.getuser(), tmp_path / "copy")
+    copied = [p for p in (tmp_path / "copy").rglob("*")] if (tmp_path / "copy").exists() else []
+    assert not any("solutions" in p.read_text() for p in copied if p.is_file())
+
+
+def test_collect_refuses_a_submission_made_by_someone_else(tmp_path: Path) -> None:
+    inbound = _inbound(tmp_path)
+    with pytest.raises(collect.Rejected, match="not by alice"):
+        collect.checked_copy(inbound, "good", "alice", tmp_path / "copy")
