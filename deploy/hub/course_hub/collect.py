@@ -103,6 +103,17 @@ def checked_copy(inbound: Path, entry: str, student: str, dest: Path) -> None:
         os.close(top)
 
 
+def _move(src: Path, dest: Path) -> bool:
+    """Move an inbound entry; False if it cannot be (moving a folder needs
+    write permission on it: nbgrader's submissions are 0777, a folder made by
+    hand need not be). Nothing left in inbound/ is ever collected as it is."""
+    try:
+        os.replace(src, dest)
+    except PermissionError:
+        return False
+    return True
+
+
 def _instance(hub: str | None) -> Instance:
     me = pwd.getpwuid(os.getuid()).pw_name
     names = [hub] if hub else list_instances()
@@ -141,8 +152,8 @@ def collect(inst: Instance, lesson_arg: str) -> int:
             except Rejected as why:
                 shutil.rmtree(copies / entry, ignore_errors=True)
                 dest = inst.quarantine / f"{entry}.{time.strftime('%Y%m%d-%H%M%S')}"
-                os.replace(inbound / entry, dest)
-                print(f"course-collect: set aside {entry}: {why} (now in {dest})", flush=True)
+                where = f"now in {dest}" if _move(inbound / entry, dest) else "left in inbound/"
+                print(f"course-collect: set aside {entry}: {why} ({where})", flush=True)
         nbgrader = os.path.join(sys.prefix, "bin", "nbgrader")
         cmd = [nbgrader, "collect", "--update", f"--Exchange.root={private}", lesson]
         rc = subprocess.run(cmd, cwd=inst.course_root, check=False).returncode
@@ -153,7 +164,8 @@ def collect(inst: Instance, lesson_arg: str) -> int:
     archive = inst.course_exchange / "collected"
     archive.mkdir(mode=0o700, exist_ok=True)
     for entry in taken:
-        os.replace(inbound / entry, archive / entry)
+        if not _move(inbound / entry, archive / entry):
+            print(f"course-collect: {entry} stays in inbound/ (its maker did not let it move)")
     print(
         f"course-collect: {len(taken)} submission(s) of {lesson} collected and moved to {archive}"
     )
