@@ -31,13 +31,14 @@ HUB_PYTHON      ?= /usr/bin/python3
 HUB_PREFIX      ?= /opt/python-modules-hands-on/hub
 TEST_HUB_PREFIX ?= /opt/python-modules-hands-on/hub-test
 
-.PHONY: help demo test lint build check record lab bench lock clean sandbox
+.PHONY: help demo test test-fast test-packages venv-packages lint build check record lab bench lock clean sandbox
 .PHONY: pythons test-pythons
 .PHONY: hub-env test-hub
 
 help:
 	@echo "make demo    build release/ and grade the bundled demo class (start here)"
-	@echo "make test    the whole test suite (lint, unit, notebooks, release, grading, robustness, browser)"
+	@echo "make test    the whole test suite, in stages (lint, unit, notebooks and release, CLI and grading with the robustness and cheating corpus, browser)"
+	@echo "make test-fast lint and the tests that start no kernel, nbgrader, sandbox or browser (the edit loop; under a minute)"
 	@echo "make sandbox install what grading in the sandbox needs (bubblewrap, kernel venv), then try it"
 	@echo "make pythons build Python 3.13, 3.14 and 3.15 (Debian sid, debootstrap) with kernel venvs in $(PYTHONS_DIR)"
 	@echo "make test-pythons every source notebook and the graded demo class on 3.11, 3.13, 3.14 and 3.15 (one table)"
@@ -46,13 +47,26 @@ help:
 	@echo "make build   regenerate release/ from source/"
 	@echo "make check   lint source/, check release/ is in sync, run the validator"
 	@echo "make record  re-execute source notebooks and store their outputs"
-	@echo "make lab     JupyterLab on the student notebooks in release/"
+	@echo "make lab     JupyterLab for a student, on their own copies of the lessons (workspace/)"
 	@echo "make bench   grading throughput: course grade vs stock nbgrader and the nbclient floor (slow; BENCH_ARGS=\"--students-per-lesson 3\" for a smoke run)"
 	@echo "make lock    re-pin constraints.txt from a fresh install (review the diff)"
+
+# Debian packages: installed with apt when run as root, else one line naming them.
+# $(call apt,PACKAGES,WHY)
+define apt
+	@missing=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's$$missing ($(2))"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  else echo "error: $(2) need Debian's$$missing: run \`apt-get install$$missing\` as root" >&2; exit 1; fi; fi
+endef
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
 	  { echo "error: Python 3.11+ is needed (found: $$($(PYTHON) --version 2>&1)); set PYTHON=..." >&2; exit 1; }
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { command -v dpkg >/dev/null && $(MAKE) --no-print-directory venv-packages; } || \
+	  { echo "error: $(PYTHON) cannot make virtual environments (on Debian: apt-get install python3-venv)" >&2; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	@touch $@
@@ -107,10 +121,35 @@ test-pythons: $(STAMP) sandbox pythons
 	COURSE_REQUIRE_PYTHONS=1 $(BIN)/python -m pytest -m pythons tests/unit/test_pythons.py
 	$(BIN)/python -m tests.pythons $(TEST_PYTHONS_ARGS)
 
-test: $(STAMP) sandbox
-	$(BIN)/ruff check course tests benchmarks
-	$(BIN)/ruff format --check course tests benchmarks
-	$(BIN)/python -m pytest --durations=15
+venv-packages:
+	$(call apt,python3-venv,virtual environments)
+
+# What the browser tests need: Debian's Chromium (Playwright drives
+# /usr/bin/chromium; it never downloads a browser) and a font.
+test-packages:
+	$(call apt,chromium fonts-dejavu-core,the browser tests)
+
+# The whole suite, in stages that stop at the first one that fails. Every
+# test file belongs to exactly one stage (tests/unit/test_layout.py checks).
+test: $(STAMP) sandbox test-packages
+	@echo "== 1/5 lint"
+	$(BIN)/ruff check course tests benchmarks deploy
+	$(BIN)/ruff format --check course tests benchmarks deploy
+	@echo "== 2/5 unit tests"
+	$(BIN)/python -m pytest tests/unit -m "not pythons" --durations=5
+	@echo "== 3/5 notebooks (nbval) and release/"
+	$(BIN)/python -m pytest tests/test_nbval.py tests/test_release.py --durations=5
+	@echo "== 4/5 command line, and a whole class graded (the robustness and cheating corpus included)"
+	$(BIN)/python -m pytest tests/test_cli.py tests/test_grading.py --durations=5
+	@echo "== 5/5 JupyterLab in Chromium"
+	$(BIN)/python -m pytest tests/browser --durations=5
+
+# The edit loop: lint and every test that starts no kernel, no nbgrader, no
+# sandbox and no browser (under a minute).
+test-fast: $(STAMP)
+	$(BIN)/ruff check course tests benchmarks deploy
+	$(BIN)/ruff format --check course tests benchmarks deploy
+	$(BIN)/python -m pytest -q -m "not (slow or kernel or nbgrader or sandbox or browser or pythons)" tests/unit tests/test_cli.py
 
 build: $(STAMP)
 	$(BIN)/course build

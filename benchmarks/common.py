@@ -14,7 +14,7 @@ from pathlib import Path
 from course.authoring import synth
 from course.authoring.synth import load_mutants, student_notebook, write_submission
 from course.coursedir import Course
-from course.grading.run import check_gradebook
+from course.grading.gradebook import integrity
 
 __all__ = [
     "BIN",
@@ -102,7 +102,7 @@ def gradebook_scores(gradebook: Path) -> Score:
 
 def integrity_check(gradebook: Path) -> str:
     """SQLite's ``PRAGMA integrity_check`` of the gradebook (``"ok"`` when sound)."""
-    return check_gradebook(Course(gradebook.parent))
+    return integrity(Course(gradebook.parent))
 
 
 def run_env() -> dict[str, str]:

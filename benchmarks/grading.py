@@ -103,13 +103,13 @@ def _prepare(root: Path, work: dict) -> Course:
 
 def _checked(run: Run, course: Course) -> Run:
     """Read the run's scores and check its gradebook."""
-    if not course.grading.gradebook.is_file():
+    if not course.gradebook.is_file():
         run.problems.append(f"{run.name}: no gradebook was written")
         return run
-    verdict = integrity_check(course.grading.gradebook)
+    verdict = integrity_check(course.gradebook)
     if verdict != "ok":
         run.problems.append(f"{run.name}: gradebook integrity check: {verdict}")
-    run.scores = gradebook_scores(course.grading.gradebook)
+    run.scores = gradebook_scores(course.gradebook)
     return run
 
 

@@ -43,6 +43,7 @@ def test_errors_are_one_clear_line(args, message):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.nbgrader
 def test_grading_nothing_is_an_error(course_copy):
     """Is grading an empty class an error rather than a silent success?"""
     result = run_course("--root", str(course_copy.root), "grade")
@@ -50,6 +51,7 @@ def test_grading_nothing_is_an_error(course_copy):
     assert "nothing to grade" in result.stderr
 
 
+@pytest.mark.nbgrader
 def test_two_grading_runs_cannot_overlap(course_copy):
     """Is a second `course grade` on the same course refused while one holds the lock?"""
     import fcntl
@@ -70,6 +72,26 @@ def test_jobs_must_be_a_positive_number():
     assert "at least 1" in result.stderr
 
 
+@pytest.mark.parametrize("value", ["-1", "0", "soon", "nan", "inf"])
+@pytest.mark.parametrize("option", ["--timeout", "--budget"])
+def test_time_limits_must_be_positive_numbers(option, value):
+    """Are a negative, zero or non-numeric --timeout or --budget refused with one usage line, never read as 'no limit' or 'the default'?"""
+    result = run_course("grade", option, value)
+    assert result.returncode == 2
+    assert "must be a positive number of seconds" in result.stderr
+
+
+@pytest.mark.nbgrader
+def test_python_must_be_a_supported_version(course_copy):
+    """Is `--python 2.7` refused in one line that says which versions exist?"""
+    _one_submission(course_copy)
+    result = run_course("--root", str(course_copy.root), "grade", "--python", "2.7")
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "3.11" in result.stderr
+
+
+@pytest.mark.sandbox
 def test_the_sandbox_works_here():
     """Does `course sandbox` start a sandboxed Python here (bubblewrap, cgroups, kernel venv)?"""
     result = run_course("sandbox")
@@ -85,6 +107,7 @@ def _one_submission(course) -> str:
     return lesson
 
 
+@pytest.mark.nbgrader
 def test_grading_refuses_without_a_sandbox(course_copy):
     """Without a working sandbox, does `course grade` refuse in one line and touch nothing?"""
     lesson = _one_submission(course_copy)
@@ -102,6 +125,8 @@ def test_grading_refuses_without_a_sandbox(course_copy):
     assert not (course_copy.autograded / "someone" / lesson).exists()
 
 
+@pytest.mark.nbgrader
+@pytest.mark.slow
 def test_unsafe_no_sandbox_grades_and_says_so(course_copy):
     """Does `--unsafe-no-sandbox` grade without the sandbox (reference: full marks) and warn plainly?"""
     _one_submission(course_copy)

@@ -22,6 +22,8 @@ from course import notebooks as nbs
 from .support import REPO
 from .unit.nbfactory import printing_notebook
 
+pytestmark = pytest.mark.kernel
+
 SANITIZE = REPO / "tests" / "nbval_sanitize.cfg"
 #: nbval in strict mode, in a separate pytest, with this environment's kernel,
 #: started by course.authoring.nbval_kernels (Unix sockets instead of TCP ports, a private

@@ -9,6 +9,8 @@ from course.authoring.build import RUNTIME_DIRS, find_leaks
 
 from .support import run_course
 
+pytestmark = pytest.mark.nbgrader
+
 
 def test_release_holds_only_the_student_notebooks(repo):
     """Does release/ hold one folder per lesson with nothing but its notebook?"""

@@ -123,8 +123,12 @@ def grade(
     with ExitStack() as stack:
         if sandbox:
             from ..pythons import find, host
+            from .sandbox import SandboxUnavailable
 
-            interpreter = find(python) if python else host()
+            try:
+                interpreter = find(python) if python else host()
+            except CourseError as exc:
+                raise SandboxUnavailable(f"cannot sandbox student code: {exc}") from None
             box = stack.enter_context(Sandbox(jobs, interpreter=interpreter))
             box.trial()
         else:

@@ -15,7 +15,7 @@ from course.coursedir import Course
 from .jupyterlab import kernel_status, menu, open_notebook
 from .support import global_config_files, snap
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.kernel]
 
 STUDENT_ITEMS = ["Assignment List"]
 INSTRUCTOR_ITEMS = [

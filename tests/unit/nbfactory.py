@@ -21,7 +21,7 @@ def nbgrader(gid: str, **kw: object) -> dict:
 SETUP = 'from course.lesson import start_lesson\nstart_lesson("00_tiny")'
 SOLUTION = "%%writefile tiny.py\n### BEGIN SOLUTION\ndef answer():\n    return 42 * 1000 + 7\n### END SOLUTION"
 TEST = (
-    '"""Check that answer() is right."""\nimport tiny\nassert tiny.answer() > 0\n'
+    '"""Check that answer() is right."""\nimport tiny\nassert tiny.answer() > 0, "answer() should be positive"\n'
     "### BEGIN HIDDEN TESTS\nassert tiny.answer() == 42007, 'the exact answer'\n### END HIDDEN TESTS"
 )
 
@@ -35,7 +35,7 @@ def tiny_notebook(
 ):
     return new_notebook(
         cells=[
-            new_markdown_cell("# 00 · Tiny", id="intro"),
+            new_markdown_cell("# 00 · Tiny\n\n**Time:** about 15 minutes.", id="intro"),
             new_code_cell(setup, id="setup", metadata=nbgrader("setup", locked=True)),
             new_markdown_cell(markdown, id="ex"),
             new_code_cell(solution, id="sol", metadata=nbgrader("ex0_1_tiny", solution=True)),

@@ -59,6 +59,38 @@ def test_a_well_formed_notebook_passes(tmp_path):
             lambda nb: nb.cells[2].metadata.setdefault("tags", []).append("nbval-ignore"),
             "unknown nbval tag",
         ),
+        (
+            lambda nb: setattr(
+                nb.cells[4], "source", TEST.replace(', "answer() should be positive"', "")
+            ),
+            "assert without a message",
+        ),
+        (
+            lambda nb: setattr(nb.cells[4], "source", TEST.replace("import tiny\n", "")),
+            "uses tiny, defined elsewhere",
+        ),
+        (
+            lambda nb: setattr(
+                nb.cells[4], "source", TEST.replace("import tiny", "%load_ext tiny")
+            ),
+            "plain Python",
+        ),
+        (
+            lambda nb: setattr(nb.cells[2], "source", "Now write tiny.py."),
+            "Exercise N.M",
+        ),
+        (
+            lambda nb: setattr(nb.cells[0], "source", "# 00 · Tiny\n\n**Time:** about 45 minutes."),
+            "the formula gives 15",
+        ),
+        (
+            lambda nb: nb.cells[2].metadata.setdefault("tags", []).append("going-further"),
+            "Going further",
+        ),
+        (
+            lambda nb: nb.cells[3].metadata.setdefault("tags", []).append("going-further"),
+            "cannot be in a going-further section",
+        ),
     ],
 )
 def test_each_convention_is_enforced(tmp_path, change, expected):

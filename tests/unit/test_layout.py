@@ -105,3 +105,16 @@ def test_the_scratch_folder_is_ignored_everywhere_it_must_be():
     assert SCRATCH_NAME in Course(root).nbgrader_config().CourseDirectory.ignore
     assert f"{SCRATCH_NAME}/" in (root / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert SCRATCH_NAME in RUNTIME_DIRS
+
+
+def test_every_test_file_belongs_to_a_stage_of_make_test():
+    """Is every test file in one of the folders or files `make test` runs stage by stage (so none is silently left out)?"""
+    root = PACKAGE.parent
+    makefile = (root / "Makefile").read_text(encoding="utf-8")
+    staged = [w for w in makefile.split() if w.startswith("tests/")]
+    elsewhere = {"tests/hub", "tests/pythons"}  # make test-hub, make test-pythons
+    for path in sorted((root / "tests").rglob("test_*.py")):
+        rel = path.relative_to(root).as_posix()
+        assert any(
+            rel == s or rel.startswith(s.rstrip("/") + "/") for s in [*staged, *elsewhere]
+        ), rel

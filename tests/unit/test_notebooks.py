@@ -38,7 +38,7 @@ def test_lines_outside_markers_keep_the_visible_part():
     assert nbs.lines_outside_markers(nb.cells[4]) == [
         '"""Check that answer() is right."""',
         "import tiny",
-        "assert tiny.answer() > 0",
+        'assert tiny.answer() > 0, "answer() should be positive"',
     ]
 
 
