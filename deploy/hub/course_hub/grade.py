@@ -119,8 +119,8 @@ def _instance(caller: str, name: str | None) -> Instance:
     if name is not None:
         inst = Instance.load(name, trusted=True)
     else:
-        mine = [i for i in map(lambda n: Instance.load(n, trusted=True), list_instances())]
-        mine = [i for i in mine if caller in (i.instructor, "root")]
+        everyone = [Instance.load(n, trusted=True) for n in list_instances()]
+        mine = [i for i in everyone if caller in (i.instructor, "root")]
         if len(mine) != 1:
             names = ", ".join(i.name for i in mine) or "none"
             raise HubError(f"say which instance with --hub NAME (yours: {names})")
