@@ -156,11 +156,17 @@ def verdict(check: Check, done: Completed, timeout: float) -> Verdict:
             text = "AssertionError (the check gives no message)"
         if hidden:
             return Verdict(
-                False, "A hidden check failed. " + _scrub(text, check), hidden=True, **common
+                False,
+                "A hidden check failed. " + _scrub(text, check),
+                hidden=True,
+                error=kind,
+                **common,
             )
         code = check.visible_line(line)
         where = f" (line {line}: {code})" if code else ""
-        return Verdict(False, f"This check failed{where}. {_scrub(text, check)}", **common)
+        return Verdict(
+            False, f"This check failed{where}. {_scrub(text, check)}", error=kind, **common
+        )
     return Verdict(False, "The check did not complete: its report was not understood.", **common)
 
 
