@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 from course.authoring import synth
-from course.authoring.synth import load_mutants, student_notebook, write_submission
+from course.authoring.synth import write_submission
 from course.coursedir import Course
 from course.grading.gradebook import integrity
 
@@ -46,25 +46,8 @@ def copy_course(dest: Path) -> Course:
 def synthetic_class(
     course: Course, lessons: list[str], per_lesson: int
 ) -> dict[tuple[str, str], object]:
-    """``{(student, lesson): notebook}``: students ``student-001`` …
-    ``student-<per_lesson>`` each hand in every lesson. In each lesson
-    student k gets the k-th kind of work, cycling through the reference
-    solution, the untouched release notebook (blank) and each of the
-    lesson's mutants; so ``student-001`` is always the reference and
-    ``student-002`` always blank (when ``per_lesson`` >= 2)."""
-    work: dict[tuple[str, str], object] = {}
-    for lesson in lessons:
-        kinds = [
-            student_notebook(course, lesson, "reference"),
-            student_notebook(course, lesson, "blank"),
-            *(
-                student_notebook(course, lesson, "reference", m.replace)
-                for m in load_mutants(course, lesson)
-            ),
-        ]
-        for k in range(per_lesson):
-            work[(f"student-{k + 1:03d}", lesson)] = kinds[k % len(kinds)]
-    return work
+    """:func:`course.authoring.synth.cycling_class`."""
+    return synth.cycling_class(course, lessons, per_lesson)
 
 
 def write_class(course: Course, work: dict[tuple[str, str], object]) -> None:

@@ -22,7 +22,12 @@ import nbformat
 import pytest
 
 from course import notebooks as nbs
-from course.authoring.synth import load_mutants, student_notebook, write_submission
+from course.authoring.synth import (
+    load_mutants,
+    student_notebook,
+    synthetic_class,
+    write_submission,
+)
 from course.grading.export import neutralise
 from course.grading.gradebook import integrity
 from course.grading.spec import lesson_spec
@@ -77,14 +82,14 @@ def _make_class(course) -> dict:
     """Write the class into submitted/; return what each student expects."""
     expect: dict[str, dict] = {}
     version = host().version
+    for student, work in synthetic_class(course, course.lessons(), with_pass=True).items():
+        for lesson, nb in work.items():
+            write_submission(course, student, lesson, nb)
     for lesson in course.lessons():
         tests = set(_tests(course, lesson))
         for kind, full in (("reference", tests), ("blank", set()), ("pass", set())):
-            write_submission(course, kind, lesson, student_notebook(course, lesson, kind))
             expect.setdefault(kind, {})[lesson] = {"full": full, "zero": tests - full}
         for mutant in load_mutants(course, lesson):
-            nb = student_notebook(course, lesson, "reference", mutant.replace)
-            write_submission(course, mutant.student, lesson, nb)
             wrong = set(mutant.fails) if mutant.is_wrong_on(version) else set()
             expect[mutant.student] = {lesson: {"full": tests - wrong, "below": wrong}}
 

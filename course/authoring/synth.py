@@ -35,9 +35,12 @@ from .build import RUNTIME_DIRS
 __all__ = [
     "Mutant",
     "copy_course",
+    "cycling_class",
     "demo_class",
+    "lesson_kinds",
     "load_mutants",
     "student_notebook",
+    "synthetic_class",
     "write_submission",
 ]
 
@@ -165,20 +168,56 @@ def write_submission(course: Course, student: str, lesson: str, nb) -> Path:
     return path
 
 
-def demo_class(course: Course, lessons: list[str]) -> dict[str, dict[str, object]]:
-    """The demo class: ``{student: {lesson: notebook}}`` with a reference
-    student, a blank one and one student per mutant."""
-    students: dict[str, dict[str, object]] = {"demo-reference": {}, "demo-blank": {}}
+def lesson_kinds(course: Course, lesson: str, *, with_pass: bool = False) -> dict[str, object]:
+    """The kinds of work of one lesson, by name: ``reference``, ``blank``,
+    ``pass`` (with ``with_pass``) and one per mutant (its student name).
+    Raises :class:`CourseError` when the release notebook is missing."""
+    if not course.release_notebook(lesson).is_file():
+        raise CourseError(f"{course.release_notebook(lesson)} is missing: run `course build`")
+    kinds = {
+        "reference": student_notebook(course, lesson, "reference"),
+        "blank": student_notebook(course, lesson, "blank"),
+    }
+    if with_pass:
+        kinds["pass"] = student_notebook(course, lesson, "pass")
+    for mutant in load_mutants(course, lesson):
+        kinds[mutant.student] = student_notebook(course, lesson, "reference", mutant.replace)
+    return kinds
+
+
+def synthetic_class(
+    course: Course, lessons: list[str], *, prefix: str = "", with_pass: bool = False
+) -> dict[str, dict[str, object]]:
+    """``{student: {lesson: notebook}}``: ``<prefix>reference`` and
+    ``<prefix>blank`` (and ``<prefix>pass``) hand in every lesson; each
+    mutant is a student of its own (``demo-NN-<name>``) who hands in its
+    lesson only. The one builder of synthetic classes (demo, tests)."""
+    students: dict[str, dict[str, object]] = {}
     for lesson in lessons:
-        if not course.release_notebook(lesson).is_file():
-            raise CourseError(f"{course.release_notebook(lesson)} is missing: run `course build`")
-        students["demo-reference"][lesson] = student_notebook(course, lesson, "reference")
-        students["demo-blank"][lesson] = student_notebook(course, lesson, "blank")
-        for mutant in load_mutants(course, lesson):
-            students[mutant.student] = {
-                lesson: student_notebook(course, lesson, "reference", mutant.replace)
-            }
+        for kind, nb in lesson_kinds(course, lesson, with_pass=with_pass).items():
+            name = f"{prefix}{kind}" if kind in ("reference", "blank", "pass") else kind
+            students.setdefault(name, {})[lesson] = nb
     return students
+
+
+def cycling_class(
+    course: Course, lessons: list[str], per_lesson: int
+) -> dict[tuple[str, str], object]:
+    """``{(student, lesson): notebook}`` for benchmarks: students
+    ``student-001`` … ``student-<per_lesson>`` each hand in every lesson,
+    student k the k-th kind of work (reference, blank, then each mutant,
+    cycling); so ``student-001`` is always the reference."""
+    work: dict[tuple[str, str], object] = {}
+    for lesson in lessons:
+        kinds = list(lesson_kinds(course, lesson).values())
+        for k in range(per_lesson):
+            work[(f"student-{k + 1:03d}", lesson)] = kinds[k % len(kinds)]
+    return work
+
+
+def demo_class(course: Course, lessons: list[str]) -> dict[str, dict[str, object]]:
+    """The demo class (:func:`synthetic_class` with the ``demo-`` prefix)."""
+    return synthetic_class(course, lessons, prefix="demo-")
 
 
 def copy_course(source: Course, dest: Path) -> Course:

@@ -112,20 +112,11 @@ class Box(Protocol):
 def copy_runtime(dest: Path) -> Path:
     """Copy the run-time part of the course package (``course/__init__.py``
     and ``course/lesson/``: everything that runs in a student's kernel or a
-    check) to ``dest/course``, world-readable. Returns ``dest``.
+    check) to ``dest/course``, world-readable (:func:`course.pythons.runtime_copy`).
+    Returns ``dest``. Side effects: creates ``dest/course``."""
+    from ...pythons import runtime_copy
 
-    Side effects: creates ``dest/course``.
-    """
-    package = Path(__file__).resolve().parents[2]
-    lib = dest / "course"
-    lib.mkdir(parents=True)
-    shutil.copy2(package / "__init__.py", lib / "__init__.py")
-    shutil.copytree(
-        package / "lesson", lib / "lesson", ignore=shutil.ignore_patterns("__pycache__")
-    )
-    for path in [dest, *dest.rglob("*")]:
-        path.chmod(0o755 if path.is_dir() else 0o644)
-    return dest
+    return runtime_copy(dest)
 
 
 def _host_interpreter() -> Interpreter:
