@@ -2,9 +2,10 @@
 
 test_hub.py needs root, creates and removes system users and runs JupyterHub,
 so it runs only when ``make test-hub`` says where the hub's environment is
-(``COURSE_TEST_HUB_PREFIX``); in ``make test`` it is skipped with that reason
-(test_transfer.py, which needs none of that, runs in both). The run's summary (what was checked, the grades, the refusals, the
-duration) is printed at the end of pytest's report.
+(``COURSE_TEST_HUB_PREFIX``); any other pytest run that collects it (a bare
+``pytest``) skips it with that reason. test_course_hub.py needs none of that
+and runs wherever it is collected. The run's summary (what was checked, the
+grades, the refusals, the duration) is printed at the end of pytest's report.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return
     skip = pytest.mark.skip(
         reason="JupyterHub with real local users (root; creates and removes users): "
-        "run by `make test-hub`, not by `make test`"
+        "run by `make test-hub`"
     )
     here = os.path.join(os.path.dirname(__file__), "test_hub.py")
     for item in items:

@@ -1,8 +1,8 @@
-"""deploy/hub/course_hub in pieces that need no root (run by `make test` and
-`make test-hub`): what crosses between the instructor's course root and
-root's grading copy (transfer.py), which arguments the root wrapper accepts
-(grade.py), and which inbound submissions course-collect copies (collect.py;
-the owner check, which needs a second user, is in test_hub.py)."""
+"""deploy/hub/course_hub in pieces that need no root (run by `make test-hub`,
+and by a bare `pytest`): what crosses between the instructor's course root
+and root's grading copy (transfer.py), which arguments the root wrapper
+accepts (grade.py), and which inbound submissions course-collect copies
+(collect.py; the owner check, which needs a second user, is in test_hub.py)."""
 
 from __future__ import annotations
 
