@@ -34,7 +34,7 @@ __all__ = ["BLOCKED", "NOTE"]
 BLOCKED = {
     r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde": (
         "Autograde",
-        "course grade LESSON --student ID (in a terminal; sandboxed)",
+        "course grade LESSON --student ID in a terminal (course-grade on the JupyterHub); it runs in the sandbox",
     ),
     r"/formgrader/api/assignment/([^/]+)/assign": (
         "Generate",
@@ -42,11 +42,11 @@ BLOCKED = {
     ),
     r"/formgrader/api/assignment/([^/]+)/generate_feedback": (
         "Generate Feedback",
-        "course grade LESSON (it writes the feedback)",
+        "course grade LESSON (course-grade on the JupyterHub): it writes the feedback",
     ),
     r"/formgrader/api/assignment/([^/]+)/([^/]+)/generate_feedback": (
         "Generate Feedback",
-        "course grade LESSON --student ID (it writes the feedback)",
+        "course grade LESSON --student ID (course-grade on the JupyterHub): it writes the feedback",
     ),
 }
 

@@ -451,7 +451,7 @@ def references_pass(course: Course, lessons: list[str]) -> list[str]:
     from ..grading.answers import Answer
     from ..grading.execute import run_check
     from ..grading.sandbox import Unsandboxed
-    from ..grading.spec import lesson_spec
+    from ..grading.spec import lesson_spec, writefile_body
 
     problems = []
     with Unsandboxed() as box:
@@ -461,7 +461,8 @@ def references_pass(course: Course, lessons: list[str]) -> list[str]:
             answers = []
             for a in spec.answers:
                 text = nbs.solution_as_student_writes_it(source[a.grade_id])
-                answers.append(Answer(a.grade_id, a.path, text.split("\n", 1)[1], a.append, True))
+                body = writefile_body(text.split("\n", 1)[1] if "\n" in text else "")
+                answers.append(Answer(a.grade_id, a.path, body, a.append, True))
             for check in spec.checks:
                 verdict = run_check(box, 0, spec, answers, check, timeout=60)
                 if not verdict.passed:

@@ -17,7 +17,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .spec import STUB, LessonSpec, parse_writefile
+from .spec import STUB, LessonSpec, parse_writefile, writefile_body
 
 __all__ = ["MAX_ANSWER", "MAX_NOTEBOOK", "Answer", "Submission", "Unreadable", "read_submission"]
 
@@ -103,13 +103,13 @@ def _body(spec_path: str, text: str, grade_id: str, notes: list[str]) -> str:
             f"answer cell {grade_id} has no %%writefile line; its whole text was graded as "
             f"{spec_path}"
         )
-        return "\n".join(lines)
+        return writefile_body("\n".join(lines))
     if target[0] != spec_path:
         notes.append(
             f"answer cell {grade_id} writes {target[0]!r}; it was graded as {spec_path}, "
             "the name the exercise asks for"
         )
-    return "\n".join(lines[1:])
+    return writefile_body("\n".join(lines[1:]))
 
 
 def read_submission(path: Path, spec: LessonSpec) -> Submission:

@@ -95,8 +95,10 @@ def render_feedback(spec: LessonSpec, outcome: Outcome, answers: list[Answer] | 
 def write_feedback(
     course: Course, spec: LessonSpec, outcome: Outcome, answers: list[Answer] | None
 ) -> Path:
-    """Write the page. Side effects: replaces
-    ``feedback/<student>/<lesson>/`` with the one page. Returns its path."""
+    """Write the page. Side effects: replaces ``feedback/<student>/<lesson>/``
+    with the page and, when the submission has them, its ``timestamp.txt``
+    and ``submission_secret.txt`` (``nbgrader release_feedback`` needs
+    both). Returns the page's path."""
     import shutil
 
     folder = course.feedback / outcome.student / spec.lesson
@@ -105,4 +107,11 @@ def write_feedback(
     folder.mkdir(parents=True)
     path = folder / f"{spec.lesson}.html"
     path.write_text(render_feedback(spec, outcome, answers), encoding="utf-8")
+    # nbgrader's release_feedback finds a page by the submission's timestamp
+    # and secret, which nbgrader's own feedback step copies next to it.
+    submitted = course.submitted / outcome.student / spec.lesson
+    for name in ("timestamp.txt", "submission_secret.txt"):
+        source = submitted / name
+        if source.is_file() and not source.is_symlink() and source.stat().st_size < 1000:
+            shutil.copyfile(source, folder / name)
     return path

@@ -33,6 +33,7 @@ __all__ = [
     "LessonSpec",
     "lesson_spec",
     "parse_writefile",
+    "writefile_body",
 ]
 
 #: What nbgrader leaves in an answer cell (``ClearSolutions.code_stub``).
@@ -130,6 +131,13 @@ class LessonSpec:
         return None
 
 
+def writefile_body(rest: str) -> str:
+    """What ``%%writefile`` writes for a cell whose text after the magic's
+    line is ``rest``: IPython ends every cell with a newline, so a body
+    without one gets one."""
+    return rest if rest.endswith("\n") else rest + "\n"
+
+
 def parse_writefile(first_line: str) -> tuple[str, bool] | None:
     """``(path, append)`` of a ``%%writefile [-a] PATH`` line, or None when
     the line is not one."""
@@ -205,9 +213,8 @@ def _read(course: Course, lesson: str, source: Path, release: Path) -> LessonSpe
                 exercises[-1]["answers"].append(gid)
         elif cell.cell_type == "code" and parse_writefile(first) is not None:
             path, append = parse_writefile(first)  # type: ignore[misc]
-            given[gid] = GivenFile(
-                gid, path, append, text.split("\n", 1)[1] if "\n" in text else ""
-            )
+            rest = text.split("\n", 1)[1] if "\n" in text else ""
+            given[gid] = GivenFile(gid, path, append, writefile_body(rest))
             sequence.append(gid)
         elif nbs.is_graded_test(cell):
             text = nbs.cell_text(cell)

@@ -18,7 +18,7 @@ import os
 import re
 from pathlib import Path
 
-__all__ = ["check", "find_notebook", "report", "run_exercise", "test_cells"]
+__all__ = ["check", "find_notebook", "report", "run_exercise", "setup_source", "test_cells"]
 
 _HEADING = re.compile(
     r"^#{2,4}\s*Exercise\s+(\d+(?:\.\d+)*)\b\s*[\u2014\u2013-]?\s*(.*)$", re.MULTILINE
@@ -45,6 +45,41 @@ def find_notebook(home: Path | None, lesson: str | None) -> Path | None:
 def _text(cell: dict) -> str:
     src = cell.get("source", "")
     return "".join(src) if isinstance(src, list) else str(src)
+
+
+def setup_source(notebook: Path) -> str:
+    """The notebook's set-up cell (grade id ``setup``), or ``""``."""
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    for cell in nb.get("cells", []):
+        if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "setup":
+            return _text(cell)
+    return ""
+
+
+def _setup_namespace(source: str, names: dict) -> dict:
+    """The names the set-up cell binds (its imports and assignments), run
+    without its call to ``start_lesson`` (the kernel's scratch folder stays
+    as it is)."""
+    import ast
+
+    namespace = {"__name__": "__main__", **names}
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return namespace
+    tree.body = [
+        node
+        for node in tree.body
+        if not (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", None) == "start_lesson"
+        )
+    ]
+    # A set-up the student broke is left half-run: the checks then say what fails.
+    with contextlib.suppress(Exception):
+        exec(compile(tree, "<setup>", "exec"), namespace)
+    return namespace
 
 
 def test_cells(notebook: Path) -> list[tuple[str, str, list[str]]]:
@@ -74,7 +109,7 @@ def run_exercise(sources: list[str], names: dict) -> tuple[str, str]:
     from .scratch import NotAnswered
 
     for source in sources:
-        namespace = {"__name__": "__main__", **names}
+        namespace = dict(names)
         out = io.StringIO()
         try:
             with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
@@ -127,7 +162,7 @@ def report(exercise: str | None, home: Path | None, lesson: str | None) -> None:
         if not exercises:
             print(f"check: this notebook has no exercise {wanted}")
             return
-    names = _setup_names()
+    names = _setup_namespace(setup_source(notebook), _setup_names())
     passed, unanswered, failures = [], [], []
     for number, title, sources in exercises:
         if not sources:

@@ -135,9 +135,12 @@ def problems(interpreter: Interpreter | None = None) -> list[str]:
         if shutil.which(tool) is None:
             hint = " (Debian: apt-get install bubblewrap)" if tool == "bwrap" else ""
             found.append(f"`{tool}` is not installed{hint}")
-    venv = (interpreter or _host_interpreter()).venv
-    if not (venv / "bin" / "python").exists():
-        found.append(f"no interpreter environment at {venv} (create it: make sandbox)")
+    chosen = interpreter or _host_interpreter()
+    checker = getattr(chosen, "problems", None)
+    if callable(checker):  # course.pythons.Interpreter: its root filesystem's python too
+        found += [f"{p} (create it: make sandbox, or make pythons)" for p in checker()]
+    elif not (chosen.venv / "pyvenv.cfg").is_file():
+        found.append(f"no interpreter environment at {chosen.venv} (create it: make sandbox)")
     return found
 
 

@@ -9,7 +9,7 @@ course package. Modules, by who runs them:
 * ``jupyterhub_config.py`` -- the hub's configuration (the hub, as root);
 * :mod:`course_hub.jupyter` -- the students' and the instructor's Jupyter
   set-ups, from :mod:`course.lab`'s constants;
-* :mod:`course_hub.guard` -- server extension in the instructor's server:
+* :mod:`course.formgrader_guard` (in the course package) -- server extension in the instructor's server:
   the formgrader's buttons that would run student code, or bypass
   ``course build``, answer with a note instead;
 * :mod:`course_hub.grade` -- ``course-grade`` (the instructor) and

@@ -11,7 +11,7 @@ are the ones ``course lab`` gives, built from the same constants in
   disabled, so their pages and HTTP endpoints do not exist; the server starts
   in the student's home, where *Assignment List* fetches each lesson into a
   folder of its own;
-* instructor: everything, plus :mod:`course_hub.guard` (the formgrader's
+* instructor: everything, plus :mod:`course.formgrader_guard` (the formgrader's
   Autograde, Generate and Generate Feedback answer with a note: grading is
   ``course-grade``, building is ``course build``);
 * both: nbgrader's exchange and course id; no news or update checks; only the
@@ -34,7 +34,7 @@ from .instance import Instance
 
 __all__ = ["GUARD_EXTENSION", "role_files"]
 
-GUARD_EXTENSION = "course_hub.guard"
+GUARD_EXTENSION = "course.formgrader_guard"
 
 
 def role_files(inst: Instance, role: str) -> dict[str, object]:
