@@ -95,13 +95,13 @@ class SearchTrace:
 
 
 def _home() -> Path:
-    """The folder that labels are relative to: the lesson folder if a lesson
-    was started (so the scratch folder reads ``_scratch/...``), else the
+    """The folder that labels are relative to: this kernel's scratch folder
+    if a lesson was started (its own name, ``k<pid>``, never shows), else the
     current directory."""
     from ..scratch import scratch_folder
 
     try:
-        return scratch_folder().parents[1]
+        return scratch_folder()
     except RuntimeError:
         return Path.cwd()
 
