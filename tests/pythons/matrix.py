@@ -203,7 +203,7 @@ def run_grading(root: Path, lesson: str, version: str, log: Path) -> Result:
     )
 
 
-def grading_lines(text: str, keep: int = 8) -> list[str]:
+def grading_lines(text: str, keep: int = 5) -> list[str]:
     """What a failed ``course demo`` says: the students that did not score as
     designed (one line each), else its error line, else its last lines."""
     lines = [line for line in _clean(text).splitlines() if line.strip()]
@@ -215,7 +215,7 @@ def grading_lines(text: str, keep: int = 8) -> list[str]:
         found = [line.strip() for line in lines if line.startswith("course: error:")]
     found = found or [line.rstrip() for line in lines[-keep:]]
     more = [f"... and {len(found) - keep} more"] if len(found) > keep else []
-    return [f"    {line[:300]}" for line in found[:keep]] + more
+    return [f"    {line[:200]}" for line in found[:keep]] + more
 
 
 def _fmt(seconds: float | None) -> str:
