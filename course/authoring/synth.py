@@ -9,6 +9,12 @@ Mutants are plausible wrong answers, kept as data in
     fails = ["ex1_2_tally_test"]      # test cells that must lose points
     wrong_on = "<3.14"                 # optional: wrong only on these Pythons
                                        # (full marks expected on the others)
+
+    [[correct]]                        # a right answer written another way:
+    name = "geometry_math_pow"         # full marks on every Python, always
+    why = "math.pow is as good as x * x"
+    [correct.replace]
+    ...
     [mutant.replace]                   # solution grade id -> new cell source
     ex1_2_tally = '''
     %%writefile tally.py
@@ -76,7 +82,9 @@ def mutants_file(course: Course, lesson: str) -> Path:
 
 
 def load_mutants(course: Course, lesson: str) -> list[Mutant]:
-    """The lesson's mutants, checked against its source notebook.
+    """The lesson's mutants, checked against its source notebook, and its
+    ``[[correct]]`` alternatives: answers written another way that must keep
+    full marks (a Mutant with no ``fails``).
 
     Raises :class:`CourseError` for a malformed file, a duplicate name, or a
     grade id that is not a solution (``replace``) or test (``fails``) cell.
@@ -92,15 +100,20 @@ def load_mutants(course: Course, lesson: str) -> list[Mutant]:
     solutions = {nbs.grade_id(c) for c in source.cells if nbs.is_solution(c)}
     tests = {nbs.grade_id(c) for c in source.cells if nbs.is_graded_test(c)}
     mutants, seen = [], set()
-    for entry in data.get("mutant", []):
+    entries = [("mutant", e) for e in data.get("mutant", [])]
+    entries += [("correct", e) for e in data.get("correct", [])]
+    for kind, entry in entries:
         name = entry.get("name", "")
-        where = f"{path}: mutant {name!r}"
+        where = f"{path}: {kind} {name!r}"
         if not name or name in seen:
             raise CourseError(f"{where}: missing or duplicate name")
         seen.add(name)
         fails = tuple(entry.get("fails", ()))
         replace = dict(entry.get("replace", {}))
-        if not fails or not set(fails) <= tests:
+        if kind == "correct":
+            if fails or entry.get("wrong_on"):
+                raise CourseError(f"{where}: a correct answer has no 'fails' and no 'wrong_on'")
+        elif not fails or not set(fails) <= tests:
             raise CourseError(f"{where}: 'fails' must name test cells among {sorted(tests)}")
         if not replace or not set(replace) <= solutions:
             raise CourseError(
