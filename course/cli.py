@@ -40,29 +40,12 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
-    from .authoring.check import lint, out_of_sync, references_pass, validate
-    from .authoring.readme import update_readme
+    from .authoring.check import steps
 
     course = _course(args)
     lessons = course.resolve_lessons(args.lessons)
-
-    def readme(course: Course, lessons: list[str]) -> list[str]:
-        if update_readme(course, write=False):
-            return [
-                f"{course.root / 'README.md'}: the lesson table is out of date; run `course build`"
-            ]
-        return []
-
-    steps = [
-        ("lint", lint),
-        ("release in sync", out_of_sync),
-        ("readme", readme),
-        ("tests self-contained", references_pass),
-    ]
-    if not args.no_validate:
-        steps.append(("validator", validate))
     problems = []
-    for name, step in steps:
+    for name, step in steps(validator=not args.no_validate):
         found = step(course, lessons)
         print(f"{name}: {'ok' if not found else f'{len(found)} problem(s)'}")
         problems += found

@@ -1,10 +1,14 @@
 """`course check`: is the course consistent?
 
-Three checks, cheapest first:
+The steps (:func:`steps`), cheapest first:
 
-1. :func:`lint` — the conventions of design.md on each source notebook;
+1. :func:`lint` — the conventions of design.md on each source notebook
+   (:data:`RULES`, one small function each);
 2. :func:`out_of_sync` — ``release/`` equals a fresh build of ``source/``;
-3. :func:`validate` — nbgrader's Validator passes on each source notebook
+3. :func:`readme_in_sync` — the README's generated parts are current;
+4. :func:`references_pass` — every check passes with the reference answers
+   run as the grader runs them (the test cells are self-contained);
+5. :func:`validate` — nbgrader's Validator passes on each source notebook
    and fails every graded cell of each release notebook (used in code, since
    ``nbgrader validate`` exits 0 on failure: design.md trap 3).
 
@@ -31,7 +35,17 @@ from ..kernels import ipc_config, private_sockets
 from .build import generate_release_tree, is_runtime
 from .pacing import CORE_LIMIT, GOING_FURTHER, pace
 
-__all__ = ["NBVAL_TAGS", "RULES", "lint", "lint_notebook", "out_of_sync", "validate"]
+__all__ = [
+    "NBVAL_TAGS",
+    "RULES",
+    "lint",
+    "lint_notebook",
+    "out_of_sync",
+    "readme_in_sync",
+    "references_pass",
+    "steps",
+    "validate",
+]
 
 #: The nbval directives a cell may carry, as tags.
 NBVAL_TAGS = {
@@ -471,3 +485,29 @@ def references_pass(course: Course, lessons: list[str]) -> list[str]:
                         f"reference answers in a clean interpreter: {verdict.message[:500]}"
                     )
     return problems
+
+
+def readme_in_sync(course: Course, lessons: list[str]) -> list[str]:
+    """The README's generated parts match the course (lessons, tree, limits)."""
+    from .readme import update_readme
+
+    if update_readme(course, write=False):
+        return [
+            f"{course.root / 'README.md'}: its generated parts are out of date; run `course build`"
+        ]
+    return []
+
+
+def steps(*, validator: bool = True) -> list[tuple[str, object]]:
+    """`course check`'s steps, cheapest first; each takes (course, lessons)
+    and returns problems. The validator (slowest: it runs every notebook)
+    comes last, when asked for."""
+    found: list[tuple[str, object]] = [
+        ("lint", lint),
+        ("release in sync", out_of_sync),
+        ("readme", readme_in_sync),
+        ("tests self-contained", references_pass),
+    ]
+    if validator:
+        found.append(("validator", validate))
+    return found
