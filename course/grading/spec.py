@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import re
 import shlex
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from nbformat import NotebookNode
@@ -76,6 +76,7 @@ class Check:
     title: str  # what its first line says it checks
     exercise: str
     hidden: tuple[int, int] | None  # 1-based first and last line of the hidden section
+    secrets: tuple[str, ...] = ()  # hidden lines that stand nowhere in what students see
 
     def in_hidden(self, line: int | None) -> bool:
         return (
@@ -238,6 +239,20 @@ def _read(course: Course, lesson: str, source: Path, release: Path) -> LessonSpe
             answers.append(AnswerSpec(gid, target[0], target[1], order.get(gid, "")))
         else:
             locked[gid] = nbs.cell_text(cell)
+    public = {ln.strip() for cell in rel.cells for ln in nbs.cell_text(cell).splitlines()}
+    checks = [
+        replace(
+            c,
+            secrets=tuple(
+                sorted(
+                    {ln.strip() for ln in c.hidden_lines()} - public - {""},
+                    key=len,
+                    reverse=True,
+                )
+            ),
+        )
+        for c in checks
+    ]
     by_id: dict[str, AnswerSpec | GivenFile] = {a.grade_id: a for a in answers}
     by_id.update(given)
     return LessonSpec(
