@@ -53,7 +53,7 @@ def test_leak_check_catches_a_solution_line(course_copy):
 
 
 def test_course_check_passes_on_the_repository():
-    """Does `course check` (lint, sync, README) pass on every lesson as committed?
+    """Does `course check` (lint, sync, README, self-contained tests) pass on every lesson as committed?
 
     The validator step is left to the next test (one lesson) and to the
     grading tests, which prove the same for every lesson: the reference
@@ -62,7 +62,12 @@ def test_course_check_passes_on_the_repository():
     """
     result = run_course("check", "--no-validate")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.splitlines() == ["lint: ok", "release in sync: ok", "readme: ok"]
+    assert result.stdout.splitlines() == [
+        "lint: ok",
+        "release in sync: ok",
+        "readme: ok",
+        "tests self-contained: ok",
+    ]
 
 
 @pytest.mark.slow
