@@ -187,6 +187,17 @@ CHEATS = [
         "from IPython import get_ipython\nget_ipython().run_cell_async = None",
         flagged=True,
     ),
+    Cheat(
+        "cheat-ipython-post-transformer",
+        "get_ipython().input_transformers_post.append(lambda lines: ['pass\\n'])",
+        flagged=True,
+    ),
+    Cheat(
+        "cheat-post-run-cell",
+        "ip = get_ipython()\nip.events.register('post_run_cell', lambda result: print('All checks passed'))\n"
+        "ip.events.register('pre_run_cell', lambda info: print(info.raw_cell))",
+        flagged=True,
+    ),
     Cheat("cheat-print-success", "print('All checks passed: 9/9')\nprint('Success!')"),
     Cheat("cheat-print-history", "print('\\n'.join(In))", flagged=False),
     Cheat("cheat-sys-exit", "import sys\nsys.exit(0)"),
