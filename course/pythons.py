@@ -74,10 +74,8 @@ SYSTEM = ("usr", "etc", "bin", "sbin", "lib", "lib32", "lib64", "libx32")
 #: Host files bound over the root filesystem's in :meth:`Interpreter.trusted_command`,
 #: so that trusted code reaches the network as the host does (pip needs them).
 HOST_NETWORK_FILES = ("/etc/ssl/certs/ca-certificates.crt", "/etc/resolv.conf")
-#: The run-time part of the course package that a kernel imports: before and
-#: after the move of ``lesson.py``, ``outcap.py`` and ``explore/`` into
-#: ``course/lesson/``. Whatever of these exists is copied.
-RUNTIME = ("__init__.py", "lesson.py", "lesson", "outcap.py", "explore")
+#: The run-time part of the course package that a kernel or a check imports.
+RUNTIME = ("__init__.py", "lesson")
 
 
 def pythons_dir() -> Path:
@@ -258,8 +256,7 @@ def available() -> list[Interpreter]:
 
 def runtime_copy(dest: Path) -> Path:
     """Copy the run-time part of the course package (what a kernel imports:
-    ``course/__init__.py`` and whichever of ``lesson.py``, ``lesson/``,
-    ``outcap.py``, ``explore/`` exist, without ``__pycache__``) to
+    ``course/__init__.py`` and ``course/lesson/``, without ``__pycache__``) to
     ``dest/course/`` and return ``dest``: the folder to put on a kernel's
     ``PYTHONPATH``. The course is never installed into the shared kernel
     environments, which several checkouts use.
