@@ -3,7 +3,7 @@
 :func:`collect` gathers the whole class from the gradebook (scores, manual
 grades included) and the outcome records beside the autograded notebooks
 (status, reasons, flags), adds every lesson a known student never handed in
-(missing) and every folder in ``submitted/`` that is not a submission; so
+(missing; a demo class's mutant student belongs to its own lesson only) and every folder in ``submitted/`` that is not a submission; so
 grading one lesson or one student never drops the others from the report.
 :func:`write_reports` writes one self-contained HTML page per lesson,
 ``reports/<lesson>.html`` (score distribution, pass rate per graded cell,
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
@@ -233,6 +234,18 @@ def _charts(stats: LessonStats) -> tuple[str | None, str | None]:
 # --- the whole class ----------------------------------------------------------
 
 
+_DEMO_MUTANT = re.compile(r"demo-(\d\d)-")
+
+
+def _in_lesson(student: str, lesson: str) -> bool:
+    """Can ``student`` be missing from ``lesson``? Every student can, but a
+    demo class's mutant student (``demo-NN-<mutant>``, made by
+    :func:`course.authoring.synth.synthetic_class`) belongs to lesson NN
+    only."""
+    match = _DEMO_MUTANT.match(student)
+    return match is None or lesson.startswith(match.group(1))
+
+
 def collect(course: Course) -> list[Outcome]:
     """Every submission the course knows of (module docstring), by lesson
     then student. A lesson appears only once some submission of it was
@@ -275,7 +288,7 @@ def collect(course: Course) -> list[Outcome]:
         for student in everyone:
             if student in recorded:
                 outcomes.append(recorded[student])
-            elif (lesson, student) not in on_disk:
+            elif (lesson, student) not in on_disk and _in_lesson(student, lesson):
                 outcomes.append(
                     Outcome(
                         student,
