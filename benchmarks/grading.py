@@ -63,7 +63,7 @@ from .common import (
 DEFAULT_LESSONS = ["01", "02", "03"]
 DEFAULT_PER_LESSON = 40
 MIN_SUBMISSIONS, MIN_LESSONS = 120, 3
-TARGET_SPEEDUP, TARGET_FLOOR = 1.7, 1.3
+TARGET_SPEEDUP, TARGET_FLOOR = 2.0, 1.0  # issue 11: >= 2x stock nbgrader, no slower than the floor
 
 
 @dataclass
