@@ -9,7 +9,9 @@ online backup, integrity check and the WAL fold-back that grading runs need.
 
 from __future__ import annotations
 
+import random
 import sqlite3
+import time
 import warnings
 from datetime import datetime
 from pathlib import Path
@@ -29,8 +31,16 @@ __all__ = [
 ]
 
 
+#: Attempts at writing one submission's scores when SQLite says "locked".
+ATTEMPTS = 5
+
+
 def record(course: Course, spec: LessonSpec, outcome: Outcome, timestamp: datetime | None) -> None:
-    """Write ``outcome``'s scores into the gradebook.
+    """Write ``outcome``'s scores into the gradebook, trying again (up to
+    :data:`ATTEMPTS` times) when SQLite answers "database is locked": in WAL
+    mode a transaction that read before another worker wrote cannot turn
+    into a writer, and SQLite says so at once instead of waiting. Each
+    attempt is a whole new session, so nothing is written twice.
 
     Side effects: creates the student and the submission when new (with a
     grade row per graded cell and a comment row per answer cell); sets each
@@ -40,10 +50,24 @@ def record(course: Course, spec: LessonSpec, outcome: Outcome, timestamp: dateti
     fired. A missing submission is not recorded (the student then has none,
     as in nbgrader).
     """
-    from nbgrader.api import Gradebook
+    from nbgrader.api import InvalidEntry
+    from sqlalchemy.exc import OperationalError
 
     if outcome.status is Status.MISSING:
         return
+    for attempt in range(ATTEMPTS):
+        try:
+            _record(course, spec, outcome, timestamp)
+            return
+        except (OperationalError, InvalidEntry) as exc:
+            if "locked" not in str(exc) or attempt == ATTEMPTS - 1:
+                raise
+            time.sleep(0.2 * (attempt + 1) + random.random() * 0.3)
+
+
+def _record(course: Course, spec: LessonSpec, outcome: Outcome, timestamp: datetime | None) -> None:
+    from nbgrader.api import Gradebook
+
     with Gradebook(course.db_url) as gb, warnings.catch_warnings():
         # nbgrader 0.9.6 with SQLAlchemy 2.0.5x warns while it creates a new
         # submission's rows (they are created all the same): noise.
