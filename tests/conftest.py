@@ -9,9 +9,7 @@ import pytest
 
 from course.coursedir import Course
 
-from .support import BIN, DATA, REPO, copy_course, run_course
-
-__all__ = ["BIN", "DATA", "REPO", "copy_course", "run_course"]  # older imports from conftest
+from .support import REPO, copy_course
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from ..conftest import REPO
+from ..support import REPO
 
 sys.path.insert(0, str(REPO / "deploy" / "hub"))
 

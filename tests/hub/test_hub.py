@@ -46,7 +46,7 @@ from course.authoring import synth
 from course.coursedir import Course
 from course.lab import INSTRUCTOR_ONLY_LAB_PLUGINS, NOISE_LAB_PLUGINS
 
-from ..conftest import REPO
+from ..support import REPO
 from .conftest import PREFIX_VAR, SUMMARY
 from .machine import Machine, free_port
 
