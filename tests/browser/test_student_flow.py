@@ -111,12 +111,30 @@ def saved_sources(server: LabServer) -> dict[str, str]:
     return {notebooks.grade_id(c): c.source for c in nb.cells if notebooks.is_solution(c)}
 
 
+def _cells(path) -> list[tuple[str, str, str, dict]]:
+    """A notebook's cells as (id, type, source, nbgrader metadata): what a student's copy must keep.
+
+    Not the bytes: JupyterLab may save a notebook it opened (an earlier test
+    opens one and starts its kernel), which rewrites its metadata and layout.
+    """
+    nb = notebooks.read(path)
+    return [
+        (c.get("id", ""), c.cell_type, c.source, dict(c.metadata.get("nbgrader", {})))
+        for c in nb.cells
+    ]
+
+
 def test_the_student_works_in_their_own_copies(student_server):
     """Does the student lab serve a workspace holding a copy of every lesson, not release/?"""
     course = Course(student_server.root)
     for lesson in course.lessons():
         mine = student_server.root / "workspace" / lesson / f"{lesson}.ipynb"
-        assert mine.read_bytes() == course.release_notebook(lesson).read_bytes()
+        assert mine.resolve() != course.release_notebook(lesson).resolve(), (
+            f"{lesson}: the workspace copy is release/ itself"
+        )
+        assert _cells(mine) == _cells(course.release_notebook(lesson)), (
+            f"{lesson}: the workspace copy differs from release/"
+        )
 
 
 def test_reference_answers_typed_in_pass_validate(notebook, student_server, request):
