@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nbformat.reader import NotJSONError
 from playwright.sync_api import Locator, Page, expect
 
 from course import notebooks
@@ -158,11 +159,28 @@ def open_notebook(page: Page, path: str, root: Path) -> Notebook:
     return Notebook(page, path, panel_id, sum(c.cell_type == "code" for c in nb.cells))
 
 
+def read_saved(path: Path, seconds: float = 30.0):
+    """Read a notebook that JupyterLab may be saving right now.
+
+    Jupyter's server writes a notebook in place (its "atomic" writing keeps a
+    backup copy, not the reader's view), so a read during a save can see an
+    empty or half-written file: such a read is retried for up to ``seconds``.
+    """
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return notebooks.read(path)
+        except (NotJSONError, ValueError):
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 def notebook_problems(path: Path) -> list[str]:
     """What a saved, fully run notebook shows wrong: a code cell that did not
     run, or an error output in a cell not tagged ``raises-exception``."""
     problems = []
-    for index, cell in enumerate(notebooks.read(path).cells):
+    for index, cell in enumerate(read_saved(path).cells):
         if cell.cell_type != "code":
             continue
         first = cell.source.strip().splitlines()[0] if cell.source.strip() else ""

@@ -20,7 +20,7 @@ from course.grading.sandbox import Unsandboxed
 from course.grading.spec import Check, lesson_spec
 
 from ..support import run_course
-from .jupyterlab import Notebook, menu, notebook_problems, open_notebook
+from .jupyterlab import Notebook, menu, notebook_problems, open_notebook, read_saved
 from .server import LabServer
 from .support import snap
 
@@ -107,7 +107,7 @@ def close_dialog(page: Page) -> None:
 
 
 def saved_sources(server: LabServer) -> dict[str, str]:
-    nb = notebooks.read(_workspace_notebook(server))
+    nb = read_saved(_workspace_notebook(server))
     return {notebooks.grade_id(c): c.source for c in nb.cells if notebooks.is_solution(c)}
 
 
@@ -117,7 +117,7 @@ def _cells(path) -> list[tuple[str, str, str, dict]]:
     Not the bytes: JupyterLab may save a notebook it opened (an earlier test
     opens one and starts its kernel), which rewrites its metadata and layout.
     """
-    nb = notebooks.read(path)
+    nb = read_saved(path)
     return [
         (c.get("id", ""), c.cell_type, c.source, dict(c.metadata.get("nbgrader", {})))
         for c in nb.cells
@@ -247,7 +247,7 @@ def test_check_reports_a_wrong_answer_with_expected_and_got(notebook, student_se
 
 
 def _count_cells(server: LabServer) -> int:
-    return len(notebooks.read(_workspace_notebook(server)).cells)
+    return len(read_saved(_workspace_notebook(server)).cells)
 
 
 def test_rebuilding_the_course_and_the_demo_keep_the_students_answers(
