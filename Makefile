@@ -166,16 +166,15 @@ lab: $(STAMP)
 bench: $(STAMP) sandbox
 	$(BIN)/python -m benchmarks.grading $(BENCH_ARGS)
 
-# Re-pin from a fresh install of every extra (tests and the hub). soupsieve
-# 4.x needs Python 3.11.5+, and Debian 12's /usr/bin/python3 (the kernels',
-# the hub's) is 3.11.2: its line gets a marker and a 3.11.2 fallback.
+# Re-pin from a fresh install of every extra (tests and the hub). Pins that
+# the hub's older system Python cannot install (soupsieve 4.x needs 3.11.5+)
+# are replaced there by deploy/constraints-override.txt, not here.
 lock:
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/python -m pip install --quiet '.[test,hub]'
 	{ echo "# Exact versions of everything the course installs (pip constraints)."; \
 	  echo "# Regenerate: make lock   (then review the diff)"; \
-	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^python-modules-hands-on' \
-	  | sed 's/^\(soupsieve==.*\)$$/\1; python_full_version >= "3.11.5"\nsoupsieve==2.10; python_full_version < "3.11.5"/'; } > constraints.txt
+	  .venv-lock/bin/python -m pip freeze --exclude-editable | grep -v '^python-modules-hands-on'; } > constraints.txt
 	rm -rf .venv-lock
 
 clean:
