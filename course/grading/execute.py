@@ -163,8 +163,14 @@ def verdict(check: Check, done: Completed, timeout: float) -> Verdict:
                 error=kind,
                 **common,
             )
+        # An assert's own message says what was expected: quoting the assert's
+        # source before it only adds noise. Any other error gets the line that
+        # raised it, which is the student's only pointer.
         code = check.visible_line(line)
-        where = f" (line {line}: {code})" if code else ""
+        if code and kind == "AssertionError" and message:
+            where = f" (line {line})"
+        else:
+            where = f" (line {line}: {code})" if code else ""
         return Verdict(
             False, f"This check failed{where}. {_scrub(text, check)}", error=kind, **common
         )

@@ -45,11 +45,20 @@ def test_a_wrong_answer_fails_with_its_message(box, spec):
     assert "42007" not in result.message
 
 
-def test_a_visible_failure_quotes_the_visible_line(box, spec):
-    """Does a failure in the visible part quote that line?"""
+def test_a_visible_assert_gives_its_line_and_message_not_its_source(box, spec):
+    """Does a failed visible assert give its line number and its message, without
+    the assert's source (noise before the sentence a student can act on)?"""
     result = _run(box, spec, "def answer():\n    return -1")
     assert not result.passed and not result.hidden
-    assert "assert tiny.answer() > 0" in result.message
+    assert "(line 3)" in result.message and "answer() should be positive" in result.message
+    assert "assert tiny.answer()" not in result.message, result.message
+
+
+def test_a_visible_error_quotes_the_line_that_raised_it(box, spec):
+    """Does an exception raised through a visible line quote that line?"""
+    result = _run(box, spec, "def answer():\n    raise LookupError('no answer')")
+    assert not result.passed and not result.hidden
+    assert "assert tiny.answer() > 0" in result.message and "LookupError" in result.message
 
 
 @pytest.mark.parametrize(
