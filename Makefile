@@ -32,7 +32,7 @@ HUB_PREFIX      ?= /opt/python-modules-hands-on/hub
 TEST_HUB_PREFIX ?= /opt/python-modules-hands-on/hub-test
 
 .PHONY: help demo test test-fast test-packages venv-packages lint build check record lab bench lock clean sandbox
-.PHONY: pythons test-pythons
+.PHONY: pythons test-pythons test-reviews
 .PHONY: hub-env test-hub
 
 help:
@@ -42,6 +42,7 @@ help:
 	@echo "make sandbox install what grading in the sandbox needs (bubblewrap, kernel venv), then try it"
 	@echo "make pythons build Python 3.13, 3.14 and 3.15 (Debian sid, debootstrap) with kernel venvs in $(PYTHONS_DIR)"
 	@echo "make test-pythons every source notebook and the graded demo class on 3.11, 3.13, 3.14 and 3.15 (one table)"
+	@echo "make test-reviews grade the independent reviewers' correct and wrong answers (tests/reviews/) on 3.11 and 3.15, with catch rates"
 	@echo "make hub-env build JupyterHub's environment for a class in $(HUB_PREFIX) (root; then see README)"
 	@echo "make test-hub JupyterHub with real local users and nbgrader's exchange, end to end (root; creates and removes users)"
 	@echo "make build   regenerate release/ from source/"
@@ -120,6 +121,13 @@ $(PSTAMP): | $(STAMP)
 test-pythons: $(STAMP) sandbox pythons
 	COURSE_REQUIRE_PYTHONS=1 $(BIN)/python -m pytest -m pythons tests/unit/test_pythons.py
 	$(BIN)/python -m tests.pythons $(TEST_PYTHONS_ARGS)
+
+# The independent reviewers' answers (tests/reviews/round*/, written seeing only
+# release/), graded on the host's 3.11 and on 3.15: every wrong answer must lose
+# points and every correct one keep full marks (catch rates printed per lesson).
+test-reviews: $(STAMP) sandbox pythons
+	$(BIN)/python -m tests.reviews $(TEST_REVIEWS_ARGS)
+	$(BIN)/python -m tests.reviews --python 3.15 $(TEST_REVIEWS_ARGS)
 
 venv-packages:
 	$(call apt,python3-venv,virtual environments)
