@@ -6,7 +6,9 @@ reviewer wrote for one lesson while seeing only ``release/`` (never
 ``[[answer]]`` tables with ``name``, ``correct`` (bool), ``why`` and
 ``replace`` (answer cells by grade id; the first answer gives every cell and
 the others start from it). The answers are kept verbatim, as written before
-they were first graded.
+they were first graded, except for one added key: ``relabelled`` (a reason)
+marks a correct answer that a later, stated change of the task text made
+wrong; it is then graded as a wrong answer and listed with its reason.
 
 ``python -m tests.reviews [--python X.Y] [--round N] [LESSON ...]`` copies
 the course to a temporary folder (:func:`course.authoring.synth.copy_course`;
@@ -35,6 +37,8 @@ from course.coursedir import Course
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
+#: Answers written as correct and relabelled wrong since (see the module docstring).
+RELABELLED: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,10 @@ def load(path: Path, round_name: str) -> tuple[str, list[tuple[Answer, dict[str,
     out = []
     for raw in answers:
         student = f"{round_name}-{lesson[:2]}-{raw['name'].replace('_', '-')}"[:64]
-        answer = Answer(student, lesson, raw["name"], bool(raw["correct"]), raw.get("why", ""))
+        correct = bool(raw["correct"]) and not raw.get("relabelled")
+        answer = Answer(student, lesson, raw["name"], correct, raw.get("why", ""))
+        if raw.get("relabelled"):
+            RELABELLED.append(f"{lesson} {raw['name']}: {raw['relabelled']}")
         out.append((answer, {**base, **raw["replace"]}))
     return lesson, out
 
@@ -165,5 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for line in failures:
         print(f"  {line}")
+    for line in RELABELLED:
+        print(f"  relabelled wrong (graded as a wrong answer): {line}")
     print(f"{len(everyone)} answers in {time.monotonic() - started:.0f} s")
     return 1 if failures else 0
