@@ -112,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
                 lesson, answers = load(path, folder.name)
                 lessons.add(lesson)
                 for answer, cells in answers:
+                    if any(a.student == answer.student for a in everyone):
+                        print(
+                            f"tests.reviews: two answers make the student {answer.student}",
+                            file=sys.stderr,
+                        )
+                        return 2
                     write_submission(
                         course,
                         answer.student,
