@@ -337,16 +337,17 @@ def main(argv: list[str] | None = None) -> int:
                 for lesson in lessons:
                     grading[version, lesson] = Result("n/a")
         else:
-            for version in args.skip_grading_on:
-                if version in found:
-                    for lesson in lessons:
-                        grading[version, lesson] = Result("skipped")
-                    grading_note = (
-                        f"grading skipped on {', '.join(args.skip_grading_on)} (asked for): "
-                        "`make test` grades the same demo class on the host's version "
-                        "(tests/test_grading.py)"
-                    )
-            for version in (v for v in found if v not in args.skip_grading_on):
+            skipped = [v for v in found if v in args.skip_grading_on]
+            for version in skipped:
+                for lesson in lessons:
+                    grading[version, lesson] = Result("skipped")
+            if skipped:
+                grading_note = (
+                    f"grading skipped on {', '.join(skipped)} (asked for): "
+                    "`make test` grades the same demo class on the host's version "
+                    "(tests/test_grading.py)"
+                )
+            for version in (v for v in found if v not in skipped):
                 root = copy_course(course, work / "courses" / version).root
                 for lesson in lessons:
                     log = ARTIFACTS / f"{version}-{lesson}-grading.log"

@@ -32,24 +32,24 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course.authoring.synth import copy_course, student_notebook, write_submission
-from course.coursedir import Course
+from course.coursedir import Course, CourseError
 
 REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
-#: Answers written as correct and relabelled wrong since (see the module docstring).
-RELABELLED: list[str] = []
 
 
 @dataclass(frozen=True)
 class Answer:
-    """One reviewer answer: its student id, name, and whether it is correct."""
+    """One reviewer answer: its student id, name, whether it is correct now,
+    and why a correct one was relabelled wrong (empty if it was not)."""
 
     student: str
     lesson: str
     name: str
     correct: bool
     why: str
+    relabelled: str = ""
 
 
 def rounds() -> list[Path]:
@@ -65,10 +65,9 @@ def load(path: Path, round_name: str) -> tuple[str, list[tuple[Answer, dict[str,
     out = []
     for raw in answers:
         student = f"{round_name}-{lesson[:2]}-{raw['name'].replace('_', '-')}"[:64]
-        correct = bool(raw["correct"]) and not raw.get("relabelled")
-        answer = Answer(student, lesson, raw["name"], correct, raw.get("why", ""))
-        if raw.get("relabelled"):
-            RELABELLED.append(f"{lesson} {raw['name']}: {raw['relabelled']}")
+        relabelled = raw.get("relabelled", "")
+        correct = bool(raw["correct"]) and not relabelled
+        answer = Answer(student, lesson, raw["name"], correct, raw.get("why", ""), relabelled)
         out.append((answer, {**base, **raw["replace"]}))
     return lesson, out
 
@@ -100,19 +99,25 @@ def main(argv: list[str] | None = None) -> int:
     if not chosen:
         print("tests.reviews: no review round found", file=sys.stderr)
         return 2
+    try:
+        wanted = set(Course(REPO).resolve_lessons(args.lessons))
+    except CourseError as exc:
+        print(f"tests.reviews: {exc}", file=sys.stderr)
+        return 2
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="course-reviews-") as tmp:
         course = copy_course(Course(REPO), Path(tmp) / "course")
         everyone: list[Answer] = []
+        students: set[str] = set()
         lessons: set[str] = set()
         for folder in chosen:
             for path in sorted(folder.glob("[0-9][0-9]_*.toml")):
-                if args.lessons and not any(path.stem.startswith(n.zfill(2)) for n in args.lessons):
+                if path.stem not in wanted:
                     continue
                 lesson, answers = load(path, folder.name)
                 lessons.add(lesson)
                 for answer, cells in answers:
-                    if any(a.student == answer.student for a in everyone):
+                    if answer.student in students:
                         print(
                             f"tests.reviews: two answers make the student {answer.student}",
                             file=sys.stderr,
@@ -125,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
                         student_notebook(course, lesson, "blank", cells),
                     )
                     everyone.append(answer)
+                    students.add(answer.student)
         if not everyone:
             print("tests.reviews: no answer matches these lessons", file=sys.stderr)
             return 2
@@ -178,7 +184,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     for line in failures:
         print(f"  {line}")
-    for line in RELABELLED:
-        print(f"  relabelled wrong (graded as a wrong answer): {line}")
+    for a in everyone:
+        if a.relabelled:
+            print(
+                f"  relabelled wrong (graded as a wrong answer): {a.lesson} {a.name}: {a.relabelled}"
+            )
     print(f"{len(everyone)} answers in {time.monotonic() - started:.0f} s")
     return 1 if failures else 0
